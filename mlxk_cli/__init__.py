@@ -1,0 +1,1 @@
+"""`mlxk`: the command line on top of mlxk_core."""

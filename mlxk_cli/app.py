@@ -1,0 +1,44 @@
+"""The root Typer app: global options, and one module per command under ``commands/``."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from mlxk_core.version import __version__
+
+app = typer.Typer(
+    name="mlxk",
+    help="Manage, run and serve Hugging Face-cached MLX language models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module defines ``register(app)``; heavy imports stay inside the command functions.
+COMMANDS: tuple[str, ...] = ()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlxk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Manage, run and serve Hugging Face-cached MLX language models."""
+
+
+for _name in COMMANDS:
+    importlib.import_module(f"mlxk_cli.commands.{_name}").register(app)
+
+
+def main() -> None:
+    """Console entry point of ``mlxk``."""
+    app()

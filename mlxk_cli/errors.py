@@ -1,0 +1,41 @@
+"""One table from error type to exit code, and the boundary that renders errors."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from mlxk_cli.output import emit_json, err_console
+from mlxk_core.errors import MlxkError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def error_payload(exc: MlxkError) -> dict[str, object]:
+    """The ``error`` field of the JSON envelope for an MlxkError."""
+    return {"type": exc.code, "message": exc.message, "hint": exc.hint}
+
+
+@contextmanager
+def cli_errors(command: str, *, json_mode: bool) -> Iterator[None]:
+    """Turn MlxkError into one clear line on stderr (or a JSON envelope) and exit 1."""
+    try:
+        yield
+    except MlxkError as exc:
+        if os.environ.get("MLXK_DEBUG"):
+            traceback.print_exc()
+        if json_mode:
+            emit_json(command, None, error_payload(exc))
+        else:
+            line = f"[bold red]Error:[/] {exc.message}"
+            if exc.hint:
+                line += f"\n[dim]Hint: {exc.hint}[/]"
+            err_console.print(line)
+        raise typer.Exit(EXIT_ERROR) from None

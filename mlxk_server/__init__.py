@@ -1,0 +1,1 @@
+"""`mlxk-serve`: an OpenAI-compatible ASGI server on top of mlxk_core."""

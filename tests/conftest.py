@@ -1,0 +1,28 @@
+"""Every test runs against an isolated, empty Hugging Face cache and no network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point HF_HOME / HF_HUB_CACHE at a temp folder and make the hub unreachable."""
+    home = tmp_path / "hf-home"
+    cache = home / "hub"
+    cache.mkdir(parents=True)
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MLXK_MODELS", "MLXK_API_KEY", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    return cache
+
+
+@pytest.fixture
+def hf_cache(isolated_env: Path) -> Path:
+    """The isolated, initially empty hub cache of this test."""
+    return isolated_env
