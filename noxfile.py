@@ -1,0 +1,44 @@
+"""Sessions: tests (default), lint, slow, demo, bench, reliability."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+FAST = "not slow and not reliability and not bench"
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The fast test suite (what CI runs)."""
+    _install(session)
+    session.run("pytest", "-m", FAST, "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, mypy --strict on the core, and the import contracts."""
+    _install(session)
+    session.run("ruff", "check", "mlxk_core", "mlxk_cli", "mlxk_server", "tests", "noxfile.py")
+    session.run("mypy", "--strict", "mlxk_core")
+    session.run("lint-imports")
+
+
+@nox.session(default=False)
+def slow(session: nox.Session) -> None:
+    """Real-model tests (the SmolLM2 GGUF import) and other slow suites."""
+    _install(session)
+    session.run("pytest", "-m", "slow", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: figures as ratios against the peer measured in the same run."""
+    _install(session)
+    session.run("python", "-m", "benchmarks", *session.posargs)
