@@ -34,19 +34,26 @@ def stream(pieces: list[str], stops: list[str]) -> tuple[list[str], str, bool, S
 
 
 ALPHABET = "abH\n: é🙂"
-stop_strings = st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=6), max_size=5)
-pieces_of = st.lists(
-    st.one_of(
+stop_sets = st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=6), max_size=5)
+
+
+@st.composite
+def pieces_and_stops(draw: st.DrawFn) -> tuple[list[str], list[str]]:
+    """Stop sets, and token texts built from fragments of those stops, fallbacks and noise."""
+    stops = draw(stop_sets)
+    fragments = [s[i:j] for s in stops for i in range(len(s)) for j in range(i + 1, len(s) + 1)]
+    piece = st.one_of(
         st.text(alphabet=ALPHABET, max_size=4),
         st.sampled_from(["\nHuman:", "\nHu", "man:", "\n", "Human", "ab", "🙂é"]),
-    ),
-    max_size=20,
-)
+        *([st.sampled_from(fragments)] if fragments else []),
+    )
+    return draw(st.lists(piece, max_size=20)), stops
 
 
 @settings(max_examples=300, deadline=None)
-@given(pieces=pieces_of, stops=stop_strings)
-def test_stream_equals_batch_and_never_leaks(pieces: list[str], stops: list[str]) -> None:
+@given(case=pieces_and_stops())
+def test_stream_equals_batch_and_never_leaks(case: tuple[list[str], list[str]]) -> None:
+    pieces, stops = case
     text = "".join(pieces)
     emitted, output, stopped, matcher = stream(pieces, stops)
     assert (output, stopped) == truncate_at_stop(text, stops) == naive_truncate(text, stops)
@@ -61,10 +68,9 @@ def test_stream_equals_batch_and_never_leaks(pieces: list[str], stops: list[str]
 
 
 @settings(max_examples=200, deadline=None)
-@given(pieces=pieces_of, stops=stop_strings)
-def test_held_back_tail_is_short_and_only_a_stop_prefix(
-    pieces: list[str], stops: list[str]
-) -> None:
+@given(case=pieces_and_stops())
+def test_held_back_tail_is_short_and_only_a_stop_prefix(case: tuple[list[str], list[str]]) -> None:
+    pieces, stops = case
     matcher = StopMatcher(stops)
     longest = max((len(s) for s in stops), default=1)
     for piece in pieces:
