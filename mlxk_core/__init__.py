@@ -31,8 +31,18 @@ from mlxk_core.errors import (
     UnhealthyModel,
     UnsafePath,
 )
-from mlxk_core.generation.events import Chunk, Completion, Timings, Usage
+from mlxk_core.generation.chat_format import fallback_transcript
+from mlxk_core.generation.events import Chunk, Completion, FinishReason, Timings, Usage
+from mlxk_core.generation.reasoning import (
+    Reasoning,
+    ReasoningEvent,
+    ReasoningExtractor,
+    format_reasoning,
+    is_reasoning_model,
+)
 from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
+from mlxk_core.generation.stops import FALLBACK_STOPS, StopMatcher, truncate_at_stop
+from mlxk_core.generation.tokens import DEFAULT_MAX_TOKENS, TokenPolicy
 from mlxk_core.settings import Settings
 from mlxk_core.version import __version__
 
@@ -46,6 +56,9 @@ __all__ = [
     "Chunk",
     "Completion",
     "ContextOverflow",
+    "DEFAULT_MAX_TOKENS",
+    "FALLBACK_STOPS",
+    "FinishReason",
     "GGUFVariant",
     "GatedRepo",
     "GenerationError",
@@ -62,12 +75,21 @@ __all__ = [
     "ModelRevision",
     "PullInterrupted",
     "Quantization",
+    "Reasoning",
+    "ReasoningEvent",
+    "ReasoningExtractor",
     "RepoNotFound",
     "ResolvedModel",
     "Settings",
+    "StopMatcher",
     "Timings",
+    "TokenPolicy",
     "UnhealthyModel",
     "UnsafePath",
     "Usage",
     "__version__",
+    "fallback_transcript",
+    "format_reasoning",
+    "is_reasoning_model",
+    "truncate_at_stop",
 ]
