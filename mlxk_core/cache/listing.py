@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "read_config",
     "read_json",
     "read_text",
+    "walk_files",
 ]
 
 # name (posix, relative to the model folder) -> size in bytes, or None for a dangling link
@@ -36,9 +38,8 @@ def is_weight(name: str) -> bool:
     return name.endswith(WEIGHT_SUFFIXES)
 
 
-def list_dir(root: Path) -> Listing:
-    """Every file below ``root`` (links followed for size, not for folders), by relative name."""
-    listing: Listing = {}
+def walk_files(root: Path | str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every non-folder entry below ``root`` with its posix name; folder links are not entered."""
     stack = [(str(root), "")]
     while stack:
         folder, prefix = stack.pop()
@@ -47,14 +48,20 @@ def list_dir(root: Path) -> Listing:
         except OSError:
             continue
         for entry in entries:
-            name = prefix + entry.name
             if entry.is_dir(follow_symlinks=False):
-                stack.append((entry.path, name + "/"))
-                continue
-            try:
-                listing[name] = entry.stat().st_size
-            except OSError:
-                listing[name] = None
+                stack.append((entry.path, prefix + entry.name + "/"))
+            else:
+                yield prefix + entry.name, entry
+
+
+def list_dir(root: Path) -> Listing:
+    """Every file below ``root`` (links followed for size, not for folders), by relative name."""
+    listing: Listing = {}
+    for name, entry in walk_files(root):
+        try:
+            listing[name] = entry.stat().st_size
+        except OSError:
+            listing[name] = None
     return listing
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlxk_core.cache.facts import facts_from_listing
 from mlxk_core.cache.health import health_from_listing
-from mlxk_core.cache.listing import Listing, is_inside, read_json
+from mlxk_core.cache.listing import Listing, is_inside, read_json, walk_files
 from mlxk_core.cache.records import CachedFile, CachedModel, ModelRevision
 
 __all__ = ["ScanResult", "repo_id_from_folder", "scan_cache"]
@@ -144,25 +144,14 @@ class _RepoScan:
         listing: Listing = {}
         escaping: list[str] = []
         mtimes: list[float] = []
-        stack = [(snap.path, "")]
-        while stack:
-            folder, prefix = stack.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for entry in entries:
-                name = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, name + "/"))
-                    continue
-                size, mtime, inside, blob = self._file(entry)
-                listing[name] = size
-                if not inside:
-                    escaping.append(name)
-                if size is not None:
-                    mtimes.append(mtime)
-                files.append(CachedFile(name, Path(entry.path), size or 0, Path(blob)))
+        for name, entry in walk_files(snap.path):
+            size, mtime, inside, blob = self._file(entry)
+            listing[name] = size
+            if not inside:
+                escaping.append(name)
+            if size is not None:
+                mtimes.append(mtime)
+            files.append(CachedFile(name, Path(entry.path), size or 0, Path(blob)))
         snapshot = Path(snap.path)
         config = read_json(snapshot / "config.json") if listing.get("config.json") else None
         sizes = {f.blob_path: f.size for f in files}
