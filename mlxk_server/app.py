@@ -1,0 +1,117 @@
+"""The ASGI app: ``create_app(settings)``; state lives in the lifespan, never in module globals.
+
+``app`` at module level reads its settings from the environment when it starts, so
+``uvicorn mlxk_server.app:app`` works without importing anything heavy at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from mlxk_core.errors import MlxkError
+from mlxk_server.auth import ApiKeyMiddleware
+from mlxk_server.config import ServerSettings
+from mlxk_server.engine import Engine
+from mlxk_server.errors import ApiError, error_response, from_mlxk
+from mlxk_server.models import BackendFactory, Catalog, ModelPool, default_backend
+from mlxk_server.routes import ROUTES
+
+__all__ = ["State", "app", "create_app"]
+
+log = logging.getLogger("mlxk.server")
+
+
+@dataclass
+class State:
+    """What the handlers share, created by the lifespan."""
+
+    settings: ServerSettings
+    catalog: Catalog
+    engine: Engine
+
+
+def _lifespan(conf: ServerSettings, backend: BackendFactory, catalog: Catalog | None) -> object:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        cat = catalog or Catalog(conf.core, conf.models)
+        pool = ModelPool(backend, conf.max_loaded_models)
+        engine = Engine(
+            pool, max_queue=conf.max_queue, max_batch=conf.max_batch,
+            idle_unload=conf.idle_unload,
+        )
+        engine.start()
+        app.state.mlxk = State(conf, cat, engine)
+        try:
+            if conf.preload:
+                engine.preload(cat.resolve(conf.preload))
+                log.info("preloaded %s", conf.preload)
+            yield
+        finally:
+            engine.stop()
+
+    return lifespan
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _mlxk_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MlxkError)
+    return error_response(from_mlxk(exc))
+
+
+async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return error_response(ApiError(500, "Internal server error", type="server_error"))
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    backend: BackendFactory = default_backend,
+    catalog: Catalog | None = None,
+) -> Starlette:
+    """The server app; ``settings`` None reads them from the environment now."""
+    conf = settings or ServerSettings.from_env()
+    middleware = []
+    if conf.cors_origins:
+        middleware.append(Middleware(
+            CORSMiddleware, allow_origins=list(conf.cors_origins), allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        ))
+    if conf.api_key:
+        middleware.append(Middleware(ApiKeyMiddleware, api_key=conf.api_key))
+    return Starlette(
+        routes=list(ROUTES),
+        middleware=middleware,
+        lifespan=_lifespan(conf, backend, catalog),  # type: ignore[arg-type]
+        exception_handlers={
+            ApiError: _api_error, MlxkError: _mlxk_error, Exception: _server_error,
+        },
+    )
+
+
+class _EnvApp:
+    """``uvicorn mlxk_server.app:app``: builds the app from the environment on first use."""
+
+    def __init__(self) -> None:
+        self._app: Starlette | None = None
+
+    async def __call__(self, scope: object, receive: object, send: object) -> None:
+        if self._app is None:
+            self._app = create_app(ServerSettings.from_env())
+        await self._app(scope, receive, send)  # type: ignore[arg-type]
+
+
+app = _EnvApp()

@@ -1,0 +1,351 @@
+"""The engine: one dedicated thread owns every model call; asyncio jobs bridge to it.
+
+Requests wait in a queue; the thread loads the model of the oldest waiting request (one load at
+a time, so every request for that model shares it), admits every waiting request for the loaded
+model into the running set, and then advances all of them one token per step, checking for
+new work and cancellations between steps. A request for another model waits for the running
+set to drain, then the swap happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from mlxk_core.cache.records import ResolvedModel
+from mlxk_core.errors import GenerationError, MlxkError
+from mlxk_core.generation.events import Chunk, Completion
+from mlxk_core.generation.request import GenerationRequest
+from mlxk_core.generation.sequence import collect
+from mlxk_server.errors import QueueFull
+from mlxk_server.models import LoadedModel, ModelPool, model_key
+from mlxk_server.slots import Slot, SlotSet, make_set, open_slot
+
+__all__ = ["Engine", "Job"]
+
+log = logging.getLogger("mlxk.server")
+_STARTED = object()
+_IDLE_POLL = 1.0
+
+
+class Job:
+    """One request on its way through the engine, read from the event loop."""
+
+    def __init__(self, model: ResolvedModel, request: GenerationRequest, engine: Engine) -> None:
+        self.model = model
+        self.request = request
+        self.key = model_key(model)
+        self.cancelled = threading.Event()
+        self._engine = engine
+        self._loop = asyncio.get_running_loop()
+        self._items: asyncio.Queue[Any] = asyncio.Queue()
+        self.done = False
+
+    def push(self, item: Any) -> None:
+        """Hand a chunk, an error or the start signal to the event loop (engine thread)."""
+        try:
+            self._loop.call_soon_threadsafe(self._items.put_nowait, item)
+        except RuntimeError:  # the loop is gone: nobody is listening any more
+            self.cancelled.set()
+
+    def cancel(self) -> None:
+        """Stop generating for this request (a client went away)."""
+        if not self.done:
+            self.cancelled.set()
+            self._engine.wake()
+
+    async def _next(self) -> Any:
+        item = await self._items.get()
+        if isinstance(item, BaseException):
+            self.done = True
+            raise item
+        return item
+
+    async def started(self) -> None:
+        """Wait until the model is loaded and the prompt accepted; raise what went wrong."""
+        try:
+            item = await self._next()
+        except BaseException:
+            self.cancel()
+            raise
+        assert item is _STARTED
+
+    async def chunks(self) -> AsyncIterator[Chunk]:
+        """The chunks as they are produced; leaving early cancels the generation."""
+        try:
+            while True:
+                chunk: Chunk = await self._next()
+                yield chunk
+                if chunk.finish_reason is not None:
+                    self.done = True
+                    return
+        finally:
+            self.cancel()
+
+    async def completion(self) -> Completion:
+        """The whole completion."""
+        return collect([c async for c in self.chunks()], reasoning=self.model.facts.reasoning)
+
+
+class Engine:
+    """Owns the worker thread, the model pool and the waiting queue."""
+
+    def __init__(
+        self, pool: ModelPool, *, max_queue: int = 64, max_batch: int = 32,
+        idle_unload: float | None = None,
+    ) -> None:
+        self._pool = pool
+        self._max_queue = max_queue
+        self._max_batch = max_batch
+        self._idle_unload = idle_unload
+        self._inbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._waiting_count = 0
+        self._active_count = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mlxk-engine", daemon=True)
+        self._keys = itertools.count()
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End every running request, release the models and join the thread."""
+        self._stopping.set()
+        self._inbox.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """Make an idle worker look at its queue again."""
+        self._inbox.put(None)
+
+    def submit(self, model: ResolvedModel, request: GenerationRequest) -> Job:
+        """Queue a request; QueueFull when too many are already waiting."""
+        if self._stopping.is_set():
+            raise QueueFull(retry_after=5)
+        with self._lock:
+            if self._waiting_count >= self._max_queue:
+                raise QueueFull()
+            self._waiting_count += 1
+        job = Job(model, request, self)
+        self._inbox.put(job)
+        return job
+
+    def preload(self, model: ResolvedModel) -> None:
+        """Load a model before the first request (runs on the worker thread, waits for it)."""
+        done = threading.Event()
+        errors: list[BaseException] = []
+        self._inbox.put(_Preload(model, done, errors))  # type: ignore[arg-type]
+        done.wait()
+        if errors:
+            raise errors[0]
+
+    def status(self) -> dict[str, Any]:
+        """Loaded models and queue figures, safe to call from any thread."""
+        with self._lock:
+            waiting, active = self._waiting_count, self._active_count
+        return {"loaded": self._pool.describe(), "waiting": waiting, "active": active}
+
+    # --- worker thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        worker = _Worker(self)
+        try:
+            worker.loop()
+        except Exception:  # never leave requests hanging if the worker itself breaks
+            log.exception("engine worker failed")
+            worker.fail_all(GenerationError("The generation engine failed"))
+        finally:
+            worker.shutdown()
+            self._pool.close()
+
+    def _admitted(self, n: int) -> None:
+        with self._lock:
+            self._waiting_count -= n
+            self._active_count += n
+
+    def _finished(self, n: int) -> None:
+        with self._lock:
+            self._active_count -= n
+
+
+class _Preload:
+    def __init__(self, model: ResolvedModel, done: threading.Event, errors: list[BaseException]):
+        self.model, self.done, self.errors = model, done, errors
+
+
+class _Worker:
+    """State that only the worker thread touches."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.e = engine
+        self.waiting: deque[Job] = deque()
+        self.loaded: LoadedModel | None = None
+        self.running: SlotSet | None = None
+        self.slots: dict[int, tuple[Slot, Job]] = {}
+
+    def loop(self) -> None:
+        e = self.e
+        while not e._stopping.is_set():
+            self._take(block=not self.slots)
+            if e._stopping.is_set():
+                break
+            self._drop_cancelled_waiting()
+            if not self.slots and self.waiting:
+                self._switch_to(self.waiting[0].model)
+            if self.loaded is not None:
+                self._admit()
+            if self.slots:
+                self._step()
+            elif e._idle_unload and not self.waiting:
+                freed = e._pool.unload_idle(e._idle_unload)
+                if self.loaded is not None and model_key(self.loaded.model) in freed:
+                    self._release_running()
+
+    def _take(self, *, block: bool) -> None:
+        timeout = _IDLE_POLL if self.e._idle_unload else None
+        try:
+            item = self.e._inbox.get(block=block, timeout=timeout if block else None)
+            while True:
+                self._accept(item)
+                item = self.e._inbox.get_nowait()
+        except queue.Empty:
+            return
+
+    def _accept(self, item: Any) -> None:
+        if isinstance(item, Job):
+            self.waiting.append(item)
+        elif isinstance(item, _Preload):
+            try:
+                self._switch_to(item.model, raise_errors=True)
+            except BaseException as exc:
+                item.errors.append(exc)
+            item.done.set()
+
+    def _drop_cancelled_waiting(self) -> None:
+        kept = deque(j for j in self.waiting if not j.cancelled.is_set())
+        if len(kept) != len(self.waiting):
+            self.e._admitted(len(self.waiting) - len(kept))
+            self.e._finished(len(self.waiting) - len(kept))
+            self.waiting = kept
+
+    def _release_running(self) -> None:
+        if self.running is not None:
+            self.running.close()
+        self.running, self.loaded = None, None
+
+    def _switch_to(self, model: ResolvedModel, *, raise_errors: bool = False) -> None:
+        key = model_key(model)
+        if self.loaded is not None and self.loaded.model.path == model.path:
+            return
+        self._release_running()
+        try:
+            self.loaded = self.e._pool.get(model)
+        except MlxkError as exc:
+            if raise_errors:
+                raise
+            self._fail_waiting(key, exc)
+            return
+        self.running = make_set(self.loaded, self.e._max_batch)
+
+    def _fail_waiting(self, key: str, exc: BaseException) -> None:
+        failed = [j for j in self.waiting if j.key == key]
+        self.waiting = deque(j for j in self.waiting if j.key != key)
+        self.e._admitted(len(failed))
+        self.e._finished(len(failed))
+        for job in failed:
+            job.push(exc)
+
+    def _admit(self) -> None:
+        assert self.loaded is not None and self.running is not None
+        room = self.e._max_batch - len(self.slots)
+        chosen = [j for j in self.waiting if j.key == model_key(self.loaded.model)][: max(room, 0)]
+        if not chosen:
+            return
+        self.waiting = deque(j for j in self.waiting if j not in chosen)
+        self.e._admitted(len(chosen))
+        self.loaded.last_used = time.time()
+        for job in chosen:
+            key = next(self.e._keys)
+            try:
+                slot = open_slot(key, self.loaded, job.request)
+                self.running.add(slot)
+            except MlxkError as exc:
+                self.e._finished(1)
+                job.push(exc)
+                continue
+            except Exception as exc:
+                log.exception("could not start a generation")
+                self.e._finished(1)
+                job.push(GenerationError(f"Generation failed to start: {exc}"))
+                continue
+            self.slots[key] = (slot, job)
+            job.push(_STARTED)
+
+    def _step(self) -> None:
+        assert self.running is not None
+        for key, (_slot, job) in list(self.slots.items()):
+            if job.cancelled.is_set():
+                self._end(key, "cancelled")
+        if not self.slots:
+            return
+        try:
+            result = self.running.step()
+        except Exception as exc:
+            log.exception("generation failed")
+            self.fail_all(GenerationError(f"Generation failed: {exc}"))
+            if self.loaded is not None:  # a model that failed mid-generation is reloaded afresh
+                key = model_key(self.loaded.model)
+                self._release_running()
+                self.e._pool.unload(key)
+            return
+        for key, tokens in result.tokens.items():
+            entry = self.slots.get(key)
+            if entry is None:
+                continue
+            slot, job = entry
+            for token in tokens:
+                chunk = slot.decoder.add(token)
+                if chunk is not None:
+                    job.push(chunk)
+                if slot.decoder.done:
+                    break
+            if slot.decoder.done:
+                self._end(key, None)
+        for key in result.exhausted:
+            if key in self.slots:
+                self._end(key, "length")
+        if self.loaded is not None:
+            self.loaded.last_used = time.time()
+
+    def _end(self, key: int, reason: Any) -> None:
+        slot, job = self.slots.pop(key)
+        if self.running is not None:
+            self.running.remove(slot)
+        self.e._finished(1)
+        job.push(slot.decoder.finish(reason))
+
+    def fail_all(self, exc: MlxkError) -> None:
+        for _key, (_slot, job) in list(self.slots.items()):
+            job.push(exc)
+        self.e._finished(len(self.slots))
+        self.slots.clear()
+
+    def shutdown(self) -> None:
+        for key in list(self.slots):
+            self._end(key, "stop")
+        for job in self.waiting:
+            job.push(QueueFull(retry_after=5))
+        self.waiting.clear()
+        self._release_running()
+
+

@@ -1,0 +1,152 @@
+"""HTTP handlers: health, models, chat and text completions (streaming or whole)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from mlxk_core.cache.records import CachedModel
+from mlxk_core.errors import ModelNotFound
+from mlxk_core.version import __version__
+from mlxk_server.errors import ApiError
+from mlxk_server.sse import event_stream
+from mlxk_server.translate import Shape, to_core
+from mlxk_server.wire import ChatCompletionRequest, CompletionRequest
+
+__all__ = ["ROUTES"]
+
+T = TypeVar("T")
+W = TypeVar("W", bound=BaseModel)
+
+
+def _state(request: Request) -> Any:
+    return request.app.state.mlxk
+
+
+async def _body(request: Request, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"Request body is larger than {limit} bytes", code="body_too_large")
+    data = bytearray()
+    async for part in request.stream():
+        data += part
+        if len(data) > limit:
+            raise ApiError(413, f"Request body is larger than {limit} bytes",
+                           code="body_too_large")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "The request body is not valid JSON", code="invalid_json") from None
+
+
+def _parse(model: type[W], data: Any) -> W:
+    if not isinstance(data, dict):
+        raise ApiError(400, "The request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        param = ".".join(str(p) for p in first["loc"]) or None
+        raise ApiError(400, f"Invalid '{param}': {first['msg']}", param=param) from None
+
+
+def _model_doc(model: CachedModel) -> dict[str, Any]:
+    return {"id": model.repo_id, "object": "model", "created": int(model.last_modified),
+            "owned_by": model.repo_id.split("/")[0] if "/" in model.repo_id else "local"}
+
+
+async def health(request: Request) -> Response:
+    """Liveness, version and what is loaded."""
+    status = _state(request).engine.status()
+    return JSONResponse({"status": "ok", "version": __version__, **status})
+
+
+async def loaded(request: Request) -> Response:
+    """What is loaded, its size and since when."""
+    return JSONResponse({"object": "list", "data": _state(request).engine.status()["loaded"]})
+
+
+async def list_models(request: Request) -> Response:
+    """Runnable models of the cache in OpenAI list shape."""
+    models = await run_in_threadpool(_state(request).catalog.models)
+    return JSONResponse({"object": "list", "data": [_model_doc(m) for m in models]})
+
+
+async def get_model(request: Request) -> Response:
+    """One model by id."""
+    name = request.path_params["model_id"]
+    models = await run_in_threadpool(_state(request).catalog.models)
+    for model in models:
+        if model.repo_id == name:
+            return JSONResponse(_model_doc(model))
+    raise ModelNotFound(name)
+
+
+async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
+    """Await ``work``, cancelling it when the client goes away first."""
+    task = asyncio.ensure_future(work)
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if not task.done():
+        task.cancel()
+        raise asyncio.CancelledError
+    return task.result()
+
+
+async def _complete(request: Request, wire: type[ChatCompletionRequest | CompletionRequest],
+                    kind: str) -> Response:
+    state = _state(request)
+    body = _parse(wire, await _body(request, state.settings.max_body_bytes))
+    core = to_core(body)
+    model = await run_in_threadpool(state.catalog.resolve, body.model)
+    job = state.engine.submit(model, core)
+    await _until_disconnect(request, job.started())
+    shape = Shape(kind, body.model)  # type: ignore[arg-type]
+    if body.stream:
+        usage = bool(body.stream_options and body.stream_options.include_usage)
+        return StreamingResponse(
+            event_stream(job.chunks(), shape, include_usage=usage),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    try:
+        completion = await _until_disconnect(request, job.completion())
+    finally:
+        job.cancel()
+    return JSONResponse(shape.whole(completion))
+
+
+async def chat_completions(request: Request) -> Response:
+    """``POST /v1/chat/completions``."""
+    return await _complete(request, ChatCompletionRequest, "chat")
+
+
+async def completions(request: Request) -> Response:
+    """``POST /v1/completions``."""
+    return await _complete(request, CompletionRequest, "text")
+
+
+ROUTES = (
+    Route("/health", health, methods=["GET"]),
+    Route("/v1/loaded", loaded, methods=["GET"]),
+    Route("/v1/models", list_models, methods=["GET"]),
+    Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
+    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    Route("/v1/completions", completions, methods=["POST"]),
+)

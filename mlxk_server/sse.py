@@ -1,0 +1,33 @@
+"""Server-sent events: one ``data: {json}`` event per document, then ``data: [DONE]``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from mlxk_core.generation.events import Chunk
+from mlxk_server.translate import Shape
+
+__all__ = ["DONE", "encode", "event_stream"]
+
+DONE = b"data: [DONE]\n\n"
+
+
+def encode(doc: dict[str, Any]) -> bytes:
+    """One SSE event carrying a JSON document."""
+    return b"data: " + json.dumps(doc, separators=(",", ":")).encode() + b"\n\n"
+
+
+async def event_stream(
+    chunks: AsyncIterator[Chunk], shape: Shape, *, include_usage: bool
+) -> AsyncIterator[bytes]:
+    """The events of one streamed response: role first, then deltas, finish reason, [DONE]."""
+    first = shape.first()
+    if first is not None:
+        yield encode(first)
+    async for chunk in chunks:
+        doc = shape.delta(chunk, include_usage)
+        if doc is not None:
+            yield encode(doc)
+    yield DONE
