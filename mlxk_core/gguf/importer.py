@@ -24,6 +24,7 @@ __all__ = ["DEFAULT_ORG", "ImportResult", "default_repo_id", "import_gguf"]
 
 DEFAULT_ORG = "local"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+_CORRUPT = "the file may be incomplete or corrupt: download it again"
 _FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 
 
@@ -76,9 +77,9 @@ def _load_tensors(path: Path) -> dict[str, Any]:
     try:
         tensors = mx.load(str(path))
     except (RuntimeError, ValueError, OSError) as exc:
-        raise ImportFailed(f"mlx could not read {path.name}: {exc}") from exc
+        raise ImportFailed(f"mlx could not read {path.name}: {exc}", hint=_CORRUPT) from exc
     if not isinstance(tensors, dict):
-        raise ImportFailed(f"mlx could not read {path.name} as a GGUF model")
+        raise ImportFailed(f"mlx could not read {path.name} as a GGUF model", hint=_CORRUPT)
     return tensors
 
 
@@ -88,7 +89,8 @@ def _save(weights: dict[str, Any], target: Path) -> Path:
     try:
         mx.save_safetensors(str(target), weights, metadata={"format": "mlx"})
     except (RuntimeError, ValueError) as exc:
-        raise ImportFailed(f"Could not convert the weights: {exc}") from exc
+        hint = "check the free space of the temporary folder (TMPDIR)"
+        raise ImportFailed(f"Could not write the converted weights: {exc}", hint=hint) from exc
     return target
 
 
