@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 
 # Each module defines ``register(app)``; heavy imports stay inside the command functions.
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("import_cmd",)
 
 
 def _version(value: bool) -> None:
