@@ -1,0 +1,241 @@
+"""The MLX backend: the only module that imports ``mlx`` and ``mlx_lm`` (lazily, in functions).
+
+It owns every device-specific choice. :func:`choose_layout` decides how weights are held in
+memory for a device (on the CPU: float32 compute, cast in memory, files untouched), and the
+backend keeps the KV prompt cache of the last sequence so a new chat turn prefills only the
+tokens that changed.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from mlxk_core.backends.base import Detokenizer, ModelInfo, PromptTokens, TokenStream
+from mlxk_core.backends.model_files import configured_eos_ids, remote_code_reason
+from mlxk_core.errors import BackendUnavailable, GenerationError, ModelLoadError
+from mlxk_core.generation.chat_format import fallback_transcript
+from mlxk_core.generation.prompt_cache import reusable_prefix
+from mlxk_core.generation.request import GenerationParams, GenerationRequest
+from mlxk_core.settings import Settings
+
+__all__ = ["Layout", "MlxBackend", "choose_layout"]
+
+DeviceKind = Literal["cpu", "gpu"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How weights sit in memory: ``compute_dtype`` None keeps the file's dtypes."""
+
+    device: DeviceKind
+    compute_dtype: str | None = None
+    dequantize: bool = False
+
+
+def choose_layout(device: DeviceKind, config: dict[str, Any]) -> Layout:
+    """The in-memory layout for a model on a device.
+
+    MLX's CPU kernels are 8-30x slower with half-precision activations, and the activation dtype
+    follows the norms and quantization scales, so on the CPU every floating parameter becomes
+    float32. On a GPU (Metal, CUDA) the file's layout is kept.
+    """
+    if device == "cpu":
+        return Layout("cpu", "float32")
+    return Layout(device)
+
+
+def _import_mlx(settings: Settings | None) -> tuple[Any, Any]:
+    """``(mlx.core, mlx_lm)``, loading an optimized BLAS first where one is found."""
+    from mlxk_core.backends.blas import ensure_blas
+
+    ensure_blas(settings.blas if settings else None)
+    try:
+        import mlx.core as mx
+        import mlx_lm
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"MLX is not usable here: {exc}",
+            hint="install `mlx[cpu]` on Linux (or `mlx` on Apple silicon) and `mlx-lm`",
+        ) from exc
+    return mx, mlx_lm
+
+
+class MlxBackend:
+    """Runs one model with ``mlx_lm``; not thread-safe: use it from one thread."""
+
+    def __init__(
+        self, *, settings: Settings | None = None, device: DeviceKind | None = None,
+        prefill_step_size: int = 2048,
+    ) -> None:
+        self._settings = settings
+        self._device = device
+        self.prefill_step_size = prefill_step_size
+        self.layout: Layout | None = None
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self._cache: list[Any] | None = None
+        self._cache_tokens: tuple[int, ...] = ()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether a model is loaded."""
+        return self.model is not None
+
+    def load(self, path: Path, *, name: str) -> ModelInfo:
+        """Load from a local folder; refuses repos that would run their own code."""
+        reason = remote_code_reason(path)
+        if reason:
+            raise ModelLoadError(
+                f"Refusing to load '{name}': {reason}",
+                hint="mlxk never runs code shipped with a model; use an MLX conversion instead",
+            )
+        mx, mlx_lm = _import_mlx(self._settings)
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"'{name}' has no config.json at {path}")
+        try:
+            model, tokenizer, config = mlx_lm.load(str(path), return_config=True)
+        except Exception as exc:
+            raise ModelLoadError(
+                f"Could not load '{name}': {exc}",
+                hint=f"run `mlxk health {name}`; an unsupported architecture needs a newer mlx-lm",
+            ) from exc
+        device: DeviceKind = self._device or (
+            "cpu" if mx.default_device().type == mx.cpu else "gpu"
+        )
+        self.layout = choose_layout(device, config)
+        if self.layout.compute_dtype:
+            model.set_dtype(getattr(mx, self.layout.compute_dtype))
+            mx.eval(model.parameters())
+        self.model, self.tokenizer = model, tokenizer
+        eos = set(tokenizer.eos_token_ids) | configured_eos_ids(path)
+        added = getattr(tokenizer, "added_tokens_decoder", None) or {}
+        return ModelInfo(
+            name=name,
+            eos_token_ids=frozenset(eos),
+            context_length=config.get("max_position_embeddings"),
+            chat_template=_template_text(tokenizer),
+            special_tokens=tuple(str(getattr(t, "content", t)) for t in added.values()),
+        )
+
+    def close(self) -> None:
+        """Drop model, tokenizer and prompt cache, then free MLX's buffer cache; idempotent."""
+        was_loaded = self.model is not None or self._cache is not None
+        self.model = self.tokenizer = self._cache = None
+        self._cache_tokens = ()
+        if was_loaded:
+            gc.collect()
+            import mlx.core as mx
+
+            mx.clear_cache()
+
+    def encode(self, request: GenerationRequest) -> PromptTokens:
+        """Chat template (or the fallback transcript), or the raw prompt, as token ids."""
+        tok = self._tok()
+        if request.messages is None:
+            text = request.prompt or ""
+            bos = tok.bos_token
+            ids = tok.encode(text, add_special_tokens=bos is None or not text.startswith(bos))
+            return PromptTokens(text, tuple(ids))
+        if tok.has_chat_template:
+            messages = [{"role": m.role, "content": m.content} for m in request.messages]
+            text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            return PromptTokens(text, tuple(tok.encode(text, add_special_tokens=False)))
+        text = fallback_transcript(request.messages)
+        return PromptTokens(text, tuple(tok.encode(text)), fallback_format=True)
+
+    def detokenizer(self) -> Detokenizer:
+        """A fresh streaming detokenizer (one per request; never one per token)."""
+        detokenizer: Detokenizer = self._tok().detokenizer
+        return detokenizer
+
+    def generate(
+        self, prompt: Sequence[int], params: GenerationParams, max_tokens: int
+    ) -> TokenStream:
+        """Start a generation, reusing the prompt cache's common prefix with the last one."""
+        if self.model is None or not prompt:
+            raise GenerationError("Nothing to generate from: no model loaded or an empty prompt")
+        import mlx.core as mx
+        from mlx_lm.generate import generate_step
+        from mlx_lm.sample_utils import make_logits_processors, make_sampler
+
+        if params.seed is not None:
+            mx.random.seed(params.seed)
+        sampler = make_sampler(
+            temp=params.temperature, top_p=params.top_p, min_p=params.min_p, top_k=params.top_k
+        )
+        processors = (
+            make_logits_processors(repetition_penalty=params.repetition_penalty)
+            if params.repetition_penalty
+            else None
+        )
+        keep, cache = self._reuse(prompt)
+        steps = generate_step(
+            mx.array(list(prompt[keep:])), self.model, max_tokens=max_tokens, sampler=sampler,
+            logits_processors=processors, prompt_cache=cache,
+            prefill_step_size=self.prefill_step_size,
+        )
+        return TokenStream(self._tokens(steps, prompt, cache), cached_tokens=keep)
+
+    def _reuse(self, prompt: Sequence[int]) -> tuple[int, list[Any]]:
+        """Keep the cached common prefix (trimming the rest), or start a new cache."""
+        from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+
+        cache, cached = self._cache, self._cache_tokens
+        self._cache, self._cache_tokens = None, ()
+        if cache is not None and getattr(cache[0], "offset", len(cached)) == len(cached):
+            keep = reusable_prefix(cached, prompt)
+            drop = len(cached) - keep
+            if keep and drop and can_trim_prompt_cache(cache):
+                trimmed: Any = trim_prompt_cache(cache, drop)
+                drop -= trimmed
+            if keep and not drop:
+                return keep, cache
+        return 0, make_prompt_cache(self.model)
+
+    def _tokens(
+        self, steps: Iterator[tuple[Any, Any]], prompt: Sequence[int], cache: list[Any]
+    ) -> Iterator[int]:
+        # generate_step feeds each token before yielding it, so the cache always holds
+        # prompt + every yielded token; on an error it is dropped.
+        history = list(prompt)
+        complete = False
+        try:
+            for token, _ in steps:
+                history.append(token)
+                yield token
+            complete = True
+        except GeneratorExit:
+            complete = True
+            raise
+        finally:
+            steps.close()  # type: ignore[attr-defined]
+            if complete and self.model is not None:
+                self._cache, self._cache_tokens = cache, tuple(history)
+
+    def peak_memory(self) -> int:
+        """MLX's peak memory in bytes."""
+        import mlx.core as mx
+
+        return int(mx.get_peak_memory())
+
+    def reset_peak_memory(self) -> None:
+        """Start a new peak-memory measurement."""
+        import mlx.core as mx
+
+        mx.reset_peak_memory()
+
+    def _tok(self) -> Any:
+        if self.tokenizer is None:
+            raise GenerationError("No model loaded", hint="use the Runner as a context manager")
+        return self.tokenizer
+
+
+def _template_text(tokenizer: Any) -> str | None:
+    if not tokenizer.has_chat_template:
+        return None
+    template = getattr(tokenizer, "chat_template", None)
+    return template if isinstance(template, str) else ""
