@@ -32,3 +32,12 @@ def human_size(num: float) -> str:
             return f"{num:.0f} {unit}" if unit == "B" else f"{num:.1f} {unit}"
         num /= 1000
     return f"{num:.1f} TB"
+
+
+def write(text: str, *, err: bool = False, dim: bool = False) -> None:
+    """Write raw text (no markup) to stdout or stderr and flush; ``dim`` fades it on a terminal."""
+    stream = sys.stderr if err else sys.stdout
+    if dim and text and stream.isatty():
+        text = f"\x1b[2m{text}\x1b[22m"
+    stream.write(text)
+    stream.flush()

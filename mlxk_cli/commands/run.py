@@ -1,0 +1,75 @@
+"""`mlxk run MODEL [PROMPT]`: answer one prompt, or chat interactively."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mlxk_cli.errors import EXIT_INTERRUPTED
+
+
+def run_model(
+    model: str = typer.Argument(..., help="org/name, a short name, name@revision or a folder."),
+    prompt: str | None = typer.Argument(
+        None, help="The prompt; `-` reads stdin. Omit it to chat (or to read piped stdin)."
+    ),
+    no_stream: bool = typer.Option(False, "--no-stream", help="Print the answer when complete."),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", min=1, help="Most tokens to generate [default: the full context]."
+    ),
+    temperature: float = typer.Option(0.7, "--temperature", min=0.0, help="0 is greedy."),
+    top_p: float = typer.Option(0.9, "--top-p", min=0.0, max=1.0, help="Nucleus sampling."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed, for repeatable output."),
+    system: str | None = typer.Option(None, "--system", help="A system prompt."),
+    hide_reasoning: bool = typer.Option(
+        False, "--hide-reasoning", help="Show only the answer of reasoning models."
+    ),
+    interactive: bool = typer.Option(
+        False, "--interactive", "-i", help="Chat even when stdin is piped (one turn per line)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document per answer."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Tokens/s, time to first token and peak memory on stderr."
+    ),
+) -> None:
+    """Run a cached model: stream an answer to PROMPT, or chat without one.
+
+    Without PROMPT and with a terminal on stdin, an interactive chat starts (exit, quit or
+    Ctrl-D leave, /clear forgets the history). Ctrl-C stops a generation: in a chat you are back
+    at the prompt, otherwise mlxk exits with 130.
+    """
+    from mlxk_cli.chat import RunOptions, chat_loop, single_shot
+    from mlxk_cli.errors import cli_errors
+    from mlxk_cli.output import write
+    from mlxk_core.generation.request import GenerationParams
+    from mlxk_core.generation.runner import Runner
+    from mlxk_core.settings import Settings
+
+    code = 0
+    try:
+        with cli_errors("run", json_mode=json_out):
+            opts = RunOptions(
+                params=GenerationParams(
+                    max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed
+                ),
+                stream=not no_stream,
+                system=system,
+                hide_reasoning=hide_reasoning,
+                json_out=json_out,
+                verbose=verbose,
+            )
+            chat = prompt is None and (interactive or sys.stdin.isatty())
+            text = sys.stdin.read() if prompt == "-" or (prompt is None and not chat) else prompt
+            with Runner(model, settings=Settings.from_env()) as runner:
+                code = chat_loop(runner, opts) if chat else single_shot(runner, text or "", opts)
+    except KeyboardInterrupt:
+        write("\n[interrupted]\n", err=True)
+        code = EXIT_INTERRUPTED
+    if code:
+        raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `run` to the root app."""
+    app.command("run")(run_model)
