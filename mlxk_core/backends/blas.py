@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["BlasInfo", "BLAS_HINT", "blas_provider", "ensure_blas"]
+__all__ = ["BlasInfo", "BLAS_HINT", "blas_hint_once", "blas_provider", "ensure_blas"]
 
 BlasKind = Literal["openblas", "mkl", "custom", "reference", "accelerate", "disabled"]
 
@@ -41,6 +41,7 @@ class BlasInfo:
 
 _lock = threading.Lock()
 _result: BlasInfo | None = None
+_hinted = False
 
 
 class _DlInfo(ctypes.Structure):
@@ -119,3 +120,13 @@ def ensure_blas(setting: str | None) -> BlasInfo:
         if _result is None:
             _result = _load(setting)
         return _result
+
+
+def blas_hint_once(info: BlasInfo) -> str | None:
+    """:data:`BLAS_HINT` the first time it is asked for in this process, if ``info`` is slow."""
+    global _hinted
+    with _lock:
+        if info.optimized or _hinted:
+            return None
+        _hinted = True
+        return BLAS_HINT
