@@ -75,6 +75,7 @@ class _RepoScan:
         self.warnings: list[str] = []
         self.blobs: dict[str, os.DirEntry[str]] = {}
         self.stats: dict[str, tuple[int | None, float, bool]] = {}
+        self.blob_sizes: dict[str, dict[str, int]] = {}  # commit -> blob path -> size
         self.slow = os.path.islink(self.blob_dir)
         if not self.slow:
             try:
@@ -108,7 +109,7 @@ class _RepoScan:
                     f"ref {', '.join(names)} points to a missing snapshot {commit[:12]}"
                 )
         revisions.sort(key=lambda r: (-r.last_modified, r.commit_hash))
-        sizes = {f.blob_path: f.size for r in revisions for f in r.files}
+        sizes = {b: n for r in revisions for b, n in self.blob_sizes[r.commit_hash].items()}
         return CachedModel(
             repo_id=self.repo_id,
             repo_path=self.repo_path,
@@ -144,6 +145,7 @@ class _RepoScan:
         listing: Listing = {}
         escaping: list[str] = []
         mtimes: list[float] = []
+        sizes: dict[str, int] = {}
         for name, entry in walk_files(snap.path):
             size, mtime, inside, blob = self._file(entry)
             listing[name] = size
@@ -151,10 +153,11 @@ class _RepoScan:
                 escaping.append(name)
             if size is not None:
                 mtimes.append(mtime)
+            sizes[blob] = size or 0
             files.append(CachedFile(name, Path(entry.path), size or 0, Path(blob)))
         snapshot = Path(snap.path)
         config = read_json(snapshot / "config.json") if listing.get("config.json") else None
-        sizes = {f.blob_path: f.size for f in files}
+        self.blob_sizes[snap.name] = sizes
         files.sort(key=lambda f: f.name)
         return ModelRevision(
             repo_id=self.repo_id,
