@@ -43,10 +43,9 @@ class ByteTracker:
             raise TransferCancelled
         if bar is not self._primary or not n:
             return
-        with self._lock:
+        with self._lock:  # report under the lock so counts arrive in order
             self.downloaded = max(0, self.downloaded + n)
-            total = self.downloaded
-        self._on_bytes(total)
+            self._on_bytes(self.downloaded)
 
     def tqdm_class(self) -> type[Any]:
         """A tqdm subclass that draws nothing and reports to this tracker."""

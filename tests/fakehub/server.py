@@ -23,6 +23,7 @@ class RequestRecord:
     method: str
     path: str
     headers: Mapping[str, str]
+    status: int
 
 
 class FakeHub:
@@ -61,8 +62,14 @@ class FakeHub:
         return fault
 
     def file_gets(self, path_suffix: str) -> list[RequestRecord]:
-        """The GET requests that fetched bytes of a file whose URL ends with ``path_suffix``."""
-        return [r for r in self.requests if r.method == "GET" and r.path.endswith(path_suffix)]
+        """The GETs of file bytes (resolve or LFS) whose URL path ends with ``path_suffix``."""
+        return [
+            r
+            for r in self.requests
+            if r.method == "GET"
+            and ("/resolve/" in r.path or r.path.startswith("/_lfs/"))
+            and r.path.endswith(path_suffix)
+        ]
 
     # -- lifecycle ---------------------------------------------------------------------
     @property
@@ -86,7 +93,9 @@ class FakeHub:
         handler = type("BoundHandler", (_Handler,), {"hub": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
         return self
 
@@ -108,12 +117,11 @@ class FakeHub:
     ) -> None:
         self.stop()
 
-    def record(self, method: str, path: str, headers: Mapping[str, str]) -> None:
-        """Log one request (thread-safe)."""
+    def record(self, method: str, path: str, headers: Mapping[str, str], status: int) -> None:
+        """Log one answered request (thread-safe)."""
+        lowered = {k.lower(): v for k, v in headers.items()}
         with self._lock:
-            self.requests.append(
-                RequestRecord(method, path, {k.lower(): v for k, v in headers.items()})
-            )
+            self.requests.append(RequestRecord(method, path, lowered, status))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -132,7 +140,6 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routing -----------------------------------------------------------------------
     def _dispatch(self, *, head: bool) -> None:
         path = urlsplit(self.path).path
-        self.hub.record(self.command, path, self.headers)
         if path.startswith("/api/models/"):
             self._api(path[len("/api/models/") :])
         elif path.startswith("/_lfs/"):
@@ -245,6 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
         length: int | None = None,
         ctype: str = "application/octet-stream",
     ) -> None:
+        self.hub.record(self.command, urlsplit(self.path).path, self.headers, status)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body) if length is None else length))
