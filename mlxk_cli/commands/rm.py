@@ -7,9 +7,12 @@ terminal (scripts, pipes) or with ``--json``, nothing is deleted unless ``--forc
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from mlxk_core.cache.removal import RemovalPlan
 
 
 def remove_model(
@@ -29,7 +32,7 @@ def stdin_is_tty() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def plan_dict(plan: Any, *, deleted: bool) -> dict[str, Any]:
+def plan_dict(plan: RemovalPlan, *, deleted: bool) -> dict[str, Any]:
     """A RemovalPlan as JSON (see ``mlxk_cli.render`` for the shape)."""
     return {
         "repo_id": plan.repo_id,
@@ -42,10 +45,9 @@ def plan_dict(plan: Any, *, deleted: bool) -> dict[str, Any]:
 
 
 def _run(name: str, force: bool, json_out: bool) -> None:
-    from mlxk_core.cache.index import CacheIndex
-
     from mlxk_cli.errors import EXIT_ERROR
     from mlxk_cli.output import console, emit_json, err_console, human_size
+    from mlxk_core.cache.index import CacheIndex
     from mlxk_core.settings import Settings
 
     plan = CacheIndex.from_settings(Settings.from_env()).plan_removal(name)
@@ -71,7 +73,7 @@ def _run(name: str, force: bool, json_out: bool) -> None:
         console.print(f"Deleted {_what(plan)}; freed {human_size(plan.freed_bytes)}.")
 
 
-def _what(plan: Any) -> str:
+def _what(plan: RemovalPlan) -> str:
     from mlxk_cli.render import short_hash
 
     if plan.whole_repo:
@@ -80,7 +82,7 @@ def _what(plan: Any) -> str:
     return f"{plan.repo_id} revision {revs}"
 
 
-def _print_plan(plan: Any) -> None:
+def _print_plan(plan: RemovalPlan) -> None:
     from rich.markup import escape
 
     from mlxk_cli.output import console, human_size

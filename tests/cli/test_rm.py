@@ -92,9 +92,16 @@ def test_traversal_names_are_refused(cli, repos, hf_cache: Path, name: str):
     (outside / "keep.txt").write_text("precious")
     result = cli("rm", name, "--force", "--json")
     assert result.exit_code == 1
-    assert json.loads(result.stdout)["error"]["type"] in {"unsafe_path", "model_not_found"}
+    assert json.loads(result.stdout)["error"]["type"] == "unsafe_path"
     assert (outside / "keep.txt").read_text() == "precious"
     assert _listed(cli) == ["mlx-community/Tiny-4bit"]
+
+
+def test_revision_that_looks_like_a_path_deletes_nothing(cli, repos):
+    snapshot = repos.mlx()
+    result = cli("rm", "mlx-community/Tiny-4bit@../../..", "--force")
+    assert result.exit_code == 1
+    assert snapshot.exists() and _listed(cli) == ["mlx-community/Tiny-4bit"]
 
 
 def test_missing_model_argument_is_a_usage_error(cli):
