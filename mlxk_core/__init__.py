@@ -3,6 +3,9 @@
 Importing this package is cheap: it loads neither mlx nor the CLI or server stacks.
 """
 
+from mlxk_core.cache.facts import read_facts
+from mlxk_core.cache.health import check_health
+from mlxk_core.cache.index import CacheIndex
 from mlxk_core.cache.records import (
     CachedFile,
     CachedModel,
@@ -13,6 +16,7 @@ from mlxk_core.cache.records import (
     Quantization,
     ResolvedModel,
 )
+from mlxk_core.cache.removal import RemovalPlan
 from mlxk_core.errors import (
     AmbiguousModel,
     BackendUnavailable,
@@ -50,6 +54,7 @@ __all__ = [
     "AmbiguousModel",
     "BackendUnavailable",
     "CacheError",
+    "CacheIndex",
     "CachedFile",
     "CachedModel",
     "ChatMessage",
@@ -78,6 +83,7 @@ __all__ = [
     "Reasoning",
     "ReasoningEvent",
     "ReasoningExtractor",
+    "RemovalPlan",
     "RepoNotFound",
     "ResolvedModel",
     "Settings",
@@ -88,8 +94,10 @@ __all__ = [
     "UnsafePath",
     "Usage",
     "__version__",
+    "check_health",
     "fallback_transcript",
     "format_reasoning",
     "is_reasoning_model",
+    "read_facts",
     "truncate_at_stop",
 ]

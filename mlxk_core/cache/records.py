@@ -54,7 +54,7 @@ class Quantization:
 
     @property
     def description(self) -> str:
-        """Human text, e.g. ``4-bit, group 64`` or ``Advanced mode 'mxfp4' (requires MLX >=0.29.0)``."""
+        """Human text: ``4-bit, group 64``, or ``Advanced mode 'mxfp4' (requires MLX >=0.29.0)``."""
         if self.mode and self.mode != "affine":
             text = f"Advanced mode '{self.mode}'"
             if self.min_mlx:
