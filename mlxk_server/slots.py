@@ -7,7 +7,6 @@ the engine the same surface: ``add``, ``step`` (new token ids per slot), ``remov
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -117,7 +116,7 @@ class StreamSet:
 class BatchSet:
     """All slots decoded together by the MLX batch decoder (single-stream speed when alone)."""
 
-    def __init__(self, loaded: LoadedModel, decoder: Any) -> None:
+    def __init__(self, decoder: Any) -> None:
         self._decoder = decoder
 
     def add(self, slot: Slot) -> None:
@@ -144,11 +143,15 @@ class BatchSet:
 
 
 def make_set(loaded: LoadedModel, batch_size: int) -> StreamSet | BatchSet:
-    """A BatchSet when the backend can batch (MLX), else a StreamSet."""
-    model = getattr(loaded.backend, "batch_handle", None)
-    handle: Sequence[Any] | None = model() if callable(model) else None
-    if handle is None:
+    """A BatchSet for the MLX backend (continuous batching), else a StreamSet."""
+    from mlxk_core.backends.mlx import MlxBackend
+
+    backend = loaded.backend
+    if not isinstance(backend, MlxBackend) or backend.model is None:
         return StreamSet(loaded)
     from mlxk_core.backends.mlx_batch import BatchDecoder
 
-    return BatchSet(loaded, BatchDecoder(*handle, max_batch=batch_size))
+    decoder = BatchDecoder(
+        backend.model, max_batch=batch_size, prefill_step_size=backend.prefill_step_size
+    )
+    return BatchSet(decoder)

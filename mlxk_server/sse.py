@@ -6,7 +6,9 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from mlxk_core.errors import MlxkError
 from mlxk_core.generation.events import Chunk
+from mlxk_server.errors import error_body, from_mlxk
 from mlxk_server.translate import Shape
 
 __all__ = ["DONE", "encode", "event_stream"]
@@ -26,8 +28,11 @@ async def event_stream(
     first = shape.first()
     if first is not None:
         yield encode(first)
-    async for chunk in chunks:
-        doc = shape.delta(chunk, include_usage)
-        if doc is not None:
-            yield encode(doc)
+    try:
+        async for chunk in chunks:
+            doc = shape.delta(chunk, include_usage)
+            if doc is not None:
+                yield encode(doc)
+    except MlxkError as exc:  # headers are sent: report the failure as an event
+        yield encode(error_body(from_mlxk(exc)))
     yield DONE
