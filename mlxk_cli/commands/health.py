@@ -13,7 +13,7 @@ import typer
 
 
 def health_check(
-    model: str | None = typer.Argument(None, help="Check only this model (name[@revision])."),
+    model: str | None = typer.Argument(None, help="Check only this model: name, or name@revision."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Check cached models; exit 1 if any is unhealthy."""
