@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from mlxk_core.cache.health import check_health
+from mlxk_core.errors import ImportFailed
 from mlxk_core.gguf import default_repo_id, import_gguf
+from mlxk_core.gguf.tokenizer import tokenizer_files
 from mlxk_core.settings import Settings
-from tests.core.gguf_builder import SHAPE, TOKENS, cache_tree, tiny_llama
+from tests.core.gguf_builder import SHAPE, TOKENS, cache_tree, tiny_llama, tiny_metadata
 
 PROMPT_IDS = [1, 60, 75, 200, 263, 7, 2, 100]
 
@@ -135,3 +137,20 @@ def test_default_repo_id_is_local_and_the_file_stem():
         "local/SmolLM2-135M-Instruct.Q4_1"
     )
     assert default_repo_id(Path("my model (v2).gguf")) == "local/my-model-v2"
+
+
+@pytest.mark.parametrize("pre", ["gpt2", "smollm", "llama-bpe"])
+def test_bos_is_added_when_the_gguf_asks_for_it(pre: str):
+    from tokenizers import Tokenizer
+
+    meta = {**tiny_metadata(), "tokenizer.ggml.add_bos_token": True, "tokenizer.ggml.pre": pre}
+    files = tokenizer_files(meta, "tiny.gguf", 512)
+    tok = Tokenizer.from_str(files["tokenizer.json"].decode())
+    ids = tok.encode("hello world 123").ids
+    assert ids[0] == 1 and tok.decode(ids[1:]) == "hello world 123"
+    assert json.loads(files["tokenizer_config.json"])["add_bos_token"] is True
+
+
+def test_unknown_pre_tokenizer_is_refused():
+    with pytest.raises(ImportFailed, match="pre-tokenizer 'exotic'"):
+        tokenizer_files({**tiny_metadata(), "tokenizer.ggml.pre": "exotic"}, "x.gguf", 512)
