@@ -110,6 +110,8 @@ class MlxBackend:
         if self.layout.compute_dtype:
             model.set_dtype(getattr(mx, self.layout.compute_dtype))
             mx.eval(model.parameters())
+        # The token budget checks prompt length; transformers' own too-long warning is noise.
+        tokenizer.model_max_length = 1 << 62
         self.model, self.tokenizer = model, tokenizer
         eos = set(tokenizer.eos_token_ids) | configured_eos_ids(path)
         added = getattr(tokenizer, "added_tokens_decoder", None) or {}
