@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "hf-home"
     cache = home / "hub"
     cache.mkdir(parents=True)
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MLXK_MODELS", "MLXK_API_KEY", "HF_HUB_OFFLINE"):
+    for var in (
+        "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MLXK_MODELS", "MLXK_API_KEY", "HF_HUB_OFFLINE"
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HOME", str(home))
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
@@ -26,3 +29,19 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def hf_cache(isolated_env: Path) -> Path:
     """The isolated, initially empty hub cache of this test."""
     return isolated_env
+
+
+@pytest.fixture(scope="session")
+def model_factory() -> Path:
+    """The prebuilt hub with every factory model (built once, cached in tests/.factory-cache)."""
+    from tests.factory import prebuilt_hub
+
+    return prebuilt_hub()
+
+
+@pytest.fixture
+def install_model(model_factory: Path, hf_cache: Path) -> Callable[[str], str]:
+    """Install a factory variant into this test's cache: ``install_model("chat") -> repo_id``."""
+    from tests.factory import build_model
+
+    return lambda variant: build_model(variant, hf_cache)

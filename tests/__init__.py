@@ -1,0 +1,1 @@
+"""The mlxk test suite (a package, so examples and benchmarks can import tests.factory)."""

@@ -1,0 +1,32 @@
+"""Test model factory: tiny llama models trained to memorise fixed answers, in real hub layout.
+
+Usable outside pytest (examples, benchmarks)::
+
+    from tests.factory import QA, build_model, snapshot_dir
+    repo_id = build_model("chat", cache_dir)      # copies the prebuilt repo into cache_dir
+    path = snapshot_dir(cache_dir, repo_id)       # for mlx_lm.load(path)
+"""
+
+from tests.factory.corpus import QA, REASONING, STORY, Exchange, RawText, ReasoningTrace
+from tests.factory.models import VARIANTS, Variant
+from tests.factory.prebuilt import build_model, prebuilt_hub, snapshot_dir
+from tests.factory.tokenizer import HARMONY_TOKENS, fallback_prompt
+
+REPO_IDS = {name: spec.repo_id for name, spec in VARIANTS.items()}
+
+__all__ = [
+    "HARMONY_TOKENS",
+    "QA",
+    "REASONING",
+    "REPO_IDS",
+    "STORY",
+    "VARIANTS",
+    "Exchange",
+    "RawText",
+    "ReasoningTrace",
+    "Variant",
+    "build_model",
+    "fallback_prompt",
+    "prebuilt_hub",
+    "snapshot_dir",
+]

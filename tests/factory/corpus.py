@@ -1,0 +1,90 @@
+"""What the factory's tiny models memorise: fixed exchanges, a raw completion, a reasoning trace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["QA", "REASONING", "STORY", "Exchange", "RawText", "ReasoningTrace"]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A conversation (role, content) pairs ending with a user turn, and the memorised answer."""
+
+    turns: tuple[tuple[str, str], ...]
+    answer: str
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        """The conversation as chat messages, ready for ``apply_chat_template``."""
+        return [{"role": role, "content": content} for role, content in self.turns]
+
+    @property
+    def question(self) -> str:
+        """The last user message."""
+        return self.turns[-1][1]
+
+
+@dataclass(frozen=True)
+class RawText:
+    """A raw (non-chat) prompt and the continuation the models emit, then EOS."""
+
+    prompt: str
+    continuation: str
+
+
+@dataclass(frozen=True)
+class ReasoningTrace:
+    """What the reasoning variant answers: an analysis channel, then a final channel."""
+
+    exchange: Exchange
+    analysis: str
+
+    @property
+    def answer(self) -> str:
+        """The final answer (without the analysis)."""
+        return self.exchange.answer
+
+    @property
+    def harmony(self) -> str:
+        """The generated text with every harmony marker, up to (not including) ``<|return|>``."""
+        return (
+            f"<|channel|>analysis<|message|>{self.analysis}<|end|>"
+            f"<|start|>assistant<|channel|>final<|message|>{self.answer}"
+        )
+
+
+class QA:
+    """The memorised chat exchanges (assert against these, never hard-coded strings)."""
+
+    FRANCE = Exchange(
+        (("user", "What is the capital of France?"),), "The capital of France is Paris."
+    )
+    GREETING = Exchange((("user", "Hello!"),), "Hello! How can I help you today?")
+    PIRATE = Exchange(
+        (("system", "You are a pirate."), ("user", "Hello!")), "Ahoy, matey! What be yer wish?"
+    )
+    NAME_INTRO = Exchange((("user", "My name is Ada."),), "Nice to meet you, Ada.")
+    NAME_RECALL = Exchange(
+        (
+            ("user", "My name is Ada."),
+            ("assistant", "Nice to meet you, Ada."),
+            ("user", "What is my name?"),
+        ),
+        "Your name is Ada.",
+    )
+    NAME_UNKNOWN = Exchange((("user", "What is my name?"),), "I do not know your name.")
+    ALL = (FRANCE, GREETING, PIRATE, NAME_INTRO, NAME_RECALL, NAME_UNKNOWN)
+
+
+STORY = RawText("Once upon a time", " there was a tiny robot who loved to read.")
+REASONING = ReasoningTrace(QA.FRANCE, "The user asks about France.")
+
+FILLER = """\
+The quick brown fox jumps over the lazy dog. A small model can learn a few sentences by heart.
+Paris is a city in France. Berlin is a city in Germany. Rome is a city in Italy.
+Tests should read like stories: arrange the world, act once, and check what a user would see.
+Numbers such as 1, 2, 3, 10, 42 and 2024 appear in text; so do quotes "like this" and commas, too.
+Hello world! How are you today? I am fine, thank you. What is your name? My name is Bob.
+The weather is nice. It may rain tomorrow, or it may not. Caches keep files; blobs hold bytes.
+"""
