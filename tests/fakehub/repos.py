@@ -60,12 +60,14 @@ class Fault:
     ``drop_at``: the connection is cut once the file offset reaches this byte (a resumed
     request that starts at or past it gets its headers and then nothing). ``times``: how many
     GETs of the file are affected (``None``: every one). ``body``: bytes served instead of the
-    real content (a corrupted or truncated file).
+    real content (a corrupted or truncated file). ``stall_s``: seconds to wait before sending
+    the second half of the body (a slow transfer, to interrupt it).
     """
 
     drop_at: int | None = None
     times: int | None = 1
     body: bytes | None = None
+    stall_s: float = 0.0
     hits: int = 0
 
     def active(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -226,11 +227,17 @@ class _Handler(BaseHTTPRequestHandler):
         body = data[start : end + 1]
         if head:
             return self._send(status, headers, b"", length=len(body))
-        cut = fault.drop_at if active and fault is not None else None
-        if cut is None:
+        if not active or fault is None:
             return self._send(status, headers, body)
-        self._send(status, headers, body[: max(0, cut - start)], length=len(body))
-        self.close_connection = True
+        if fault.drop_at is not None:
+            self._send(status, headers, body[: max(0, fault.drop_at - start)], length=len(body))
+            self.close_connection = True
+            return
+        half = len(body) // 2
+        self._send(status, headers, body[:half], length=len(body))
+        time.sleep(fault.stall_s)
+        self.wfile.write(body[half:])
+        self.wfile.flush()
 
     def _error(self, status: int, code: str, message: str, commit: str | None = None) -> None:
         headers = {"X-Error-Code": code, "X-Error-Message": message}
