@@ -190,3 +190,14 @@ def test_training_that_does_not_converge_fails_loudly() -> None:
     examples = [Example((0, 5, 6), (7, 8, 1)), Example((0, 5, 6), (9, 10, 1))]  # contradictory
     with pytest.raises(FactoryError, match="did not memorise"):
         train(llama_config(32, 0, [1]), examples, seed=0, max_steps=20)
+
+
+@pytest.mark.slow
+def test_rebuilding_gives_identical_repos(model_factory: Path, tmp_path: Path) -> None:
+    from tests.factory.models import build_all
+
+    build_all(tmp_path)
+    for repo in sorted(model_factory.iterdir()):
+        assert sorted(p.name for p in (tmp_path / repo.name / "blobs").iterdir()) == sorted(
+            p.name for p in (repo / "blobs").iterdir()
+        )
