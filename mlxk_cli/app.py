@@ -17,7 +17,9 @@ app = typer.Typer(
 )
 
 # Each module defines ``register(app)``; heavy imports stay inside the command functions.
-COMMANDS: tuple[str, ...] = ("import_cmd", "list_cmd", "show", "health", "rm", "run")
+COMMANDS: tuple[str, ...] = (
+    "import_cmd", "list_cmd", "show", "health", "rm", "run", "doctor", "serve", "pull",
+)
 
 
 def _version(value: bool) -> None:
