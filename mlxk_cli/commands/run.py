@@ -32,6 +32,15 @@ def run_model(
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Tokens/s, time to first token and peak memory on stderr."
     ),
+    dtype: str | None = typer.Option(
+        None, "--dtype", help="Compute dtype: float32, bfloat16 or float16 [default: float32 on "
+        "CPU, as stored on a GPU]."
+    ),
+    dequantize: bool | None = typer.Option(
+        None, "--dequantize/--no-dequantize",
+        help="Hold quantized weights dense in memory [default: on CPU with a fast BLAS, when "
+        "they fit].",
+    ),
 ) -> None:
     """Run a cached model: stream an answer to PROMPT, or chat without one.
 
@@ -61,13 +70,31 @@ def run_model(
             )
             chat = prompt is None and (interactive or sys.stdin.isatty())
             text = sys.stdin.read() if prompt == "-" or (prompt is None and not chat) else prompt
-            with Runner(model, settings=Settings.from_env()) as runner:
+            settings = Settings.from_env()
+            with Runner(model, settings=settings, dtype=dtype, dequantize=dequantize) as runner:
+                _report_backend(runner.backend, verbose)
                 code = chat_loop(runner, opts) if chat else single_shot(runner, text or "", opts)
     except KeyboardInterrupt:
         write("\n[interrupted]\n", err=True)
         code = EXIT_INTERRUPTED
     if code:
         raise typer.Exit(code)
+
+
+def _report_backend(backend: object, verbose: bool) -> None:
+    """With --verbose, which BLAS and weight layout serve the model; the BLAS hint, once."""
+    from mlxk_cli.output import write
+
+    blas, layout = getattr(backend, "blas", None), getattr(backend, "layout", None)
+    if verbose and blas is not None:
+        where = f" ({blas.path})" if blas.path else ""
+        write(f"[mlxk] BLAS: {blas.kind}{where}\n", err=True, dim=True)
+    if verbose and layout is not None:
+        write(f"[mlxk] weights: {layout.reason}\n", err=True, dim=True)
+    hint = getattr(backend, "blas_hint", None)
+    text = hint() if callable(hint) else None
+    if text:
+        write(f"Note: {text}\n", err=True)
 
 
 def register(app: typer.Typer) -> None:

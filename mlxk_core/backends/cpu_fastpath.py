@@ -107,7 +107,7 @@ def choose_layout(
     quantized = file_layout.bits is not None
     if dequantize_override is not None:
         dequantize = dequantize_override and quantized
-        why = "dequantize requested" if dequantize_override else "quantized weights requested"
+        why = "dense weights requested" if dequantize_override else "quantized weights requested"
     elif device != "cpu":
         asked = f", {dtype} requested" if dtype else ""
         return Layout(dtype, False, f"{device}: as stored{asked}")

@@ -1,20 +1,30 @@
 """The MLX backend: the only module that imports ``mlx`` and ``mlx_lm`` (lazily, in functions).
 
-It owns every device-specific choice. :func:`choose_layout` decides how weights are held in
-memory for a device (on the CPU: float32 compute, cast in memory, files untouched), and the
-backend keeps the KV prompt cache of the last sequence so a new chat turn prefills only the
-tokens that changed.
+It owns every device-specific choice: it loads an optimized BLAS before ``mlx`` is first
+imported, and lays the weights out for the device with :mod:`mlxk_core.backends.cpu_fastpath`
+(on the CPU: float32 compute, dense float32 weights where they fit; files untouched). It keeps
+the KV prompt cache of the last sequence so a new chat turn prefills only the tokens that changed.
 """
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from mlxk_core.backends.base import Detokenizer, ModelInfo, PromptTokens, TokenStream
+from mlxk_core.backends.blas import BlasInfo, blas_hint_once, ensure_blas
+from mlxk_core.backends.cpu_fastpath import (
+    DeviceKind,
+    Layout,
+    apply_layout,
+    check_dtype,
+    choose_layout,
+    current_device,
+    describe_model,
+    memory_info,
+)
 from mlxk_core.backends.model_files import configured_eos_ids, remote_code_reason
 from mlxk_core.errors import BackendUnavailable, GenerationError, ModelLoadError
 from mlxk_core.generation.chat_format import fallback_transcript
@@ -22,37 +32,12 @@ from mlxk_core.generation.prompt_cache import reusable_prefix
 from mlxk_core.generation.request import GenerationParams, GenerationRequest
 from mlxk_core.settings import Settings
 
-__all__ = ["Layout", "MlxBackend", "choose_layout"]
-
-DeviceKind = Literal["cpu", "gpu"]
+__all__ = ["MlxBackend"]
 
 
-@dataclass(frozen=True)
-class Layout:
-    """How weights sit in memory: ``compute_dtype`` None keeps the file's dtypes."""
-
-    device: DeviceKind
-    compute_dtype: str | None = None
-    dequantize: bool = False
-
-
-def choose_layout(device: DeviceKind, config: dict[str, Any]) -> Layout:
-    """The in-memory layout for a model on a device.
-
-    MLX's CPU kernels are 8-30x slower with half-precision activations, and the activation dtype
-    follows the norms and quantization scales, so on the CPU every floating parameter becomes
-    float32. On a GPU (Metal, CUDA) the file's layout is kept.
-    """
-    if device == "cpu":
-        return Layout("cpu", "float32")
-    return Layout(device)
-
-
-def _import_mlx(settings: Settings | None) -> tuple[Any, Any]:
-    """``(mlx.core, mlx_lm)``, loading an optimized BLAS first where one is found."""
-    from mlxk_core.backends.blas import ensure_blas
-
-    ensure_blas(settings.blas if settings else None)
+def _import_mlx(settings: Settings | None) -> tuple[BlasInfo, Any, Any]:
+    """The BLAS in use, ``mlx.core`` and ``mlx_lm``; an optimized BLAS is loaded first."""
+    blas = ensure_blas(settings.blas if settings else None)
     try:
         import mlx.core as mx
         import mlx_lm
@@ -61,7 +46,7 @@ def _import_mlx(settings: Settings | None) -> tuple[Any, Any]:
             f"MLX is not usable here: {exc}",
             hint="install `mlx[cpu]` on Linux (or `mlx` on Apple silicon) and `mlx-lm`",
         ) from exc
-    return mx, mlx_lm
+    return blas, mx, mlx_lm
 
 
 class MlxBackend:
@@ -69,11 +54,16 @@ class MlxBackend:
 
     def __init__(
         self, *, settings: Settings | None = None, device: DeviceKind | None = None,
-        prefill_step_size: int = 2048,
+        prefill_step_size: int = 2048, dtype: str | None = None, dequantize: bool | None = None,
     ) -> None:
+        """``dtype`` and ``dequantize`` override the automatic layout (None: automatic)."""
         self._settings = settings
         self._device = device
+        self._dtype = check_dtype(dtype)
+        self._dequantize = dequantize
         self.prefill_step_size = prefill_step_size
+        self.blas: BlasInfo | None = None
+        self.device: DeviceKind | None = None
         self.layout: Layout | None = None
         self.model: Any = None
         self.tokenizer: Any = None
@@ -93,7 +83,7 @@ class MlxBackend:
                 f"Refusing to load '{name}': {reason}",
                 hint="mlxk never runs code shipped with a model; use an MLX conversion instead",
             )
-        mx, mlx_lm = _import_mlx(self._settings)
+        self.blas, mx, mlx_lm = _import_mlx(self._settings)
         if not (path / "config.json").is_file():
             raise ModelLoadError(f"'{name}' has no config.json at {path}")
         try:
@@ -103,13 +93,14 @@ class MlxBackend:
                 f"Could not load '{name}': {exc}",
                 hint=f"run `mlxk health {name}`; an unsupported architecture needs a newer mlx-lm",
             ) from exc
-        device: DeviceKind = self._device or (
-            "cpu" if mx.default_device().type == mx.cpu else "gpu"
+        self.device = self._device or current_device()
+        files, dense_bytes = describe_model(model)
+        self.layout = choose_layout(
+            device=self.device, blas=self.blas, file_layout=files, dense_bytes=dense_bytes,
+            available_bytes=memory_info().available, dtype_override=self._dtype,
+            dequantize_override=self._dequantize,
         )
-        self.layout = choose_layout(device, config)
-        if self.layout.compute_dtype:
-            model.set_dtype(getattr(mx, self.layout.compute_dtype))
-            mx.eval(model.parameters())
+        apply_layout(model, self.layout)
         # The token budget checks prompt length; transformers' own too-long warning is noise.
         tokenizer.model_max_length = 1 << 62
         self.model, self.tokenizer = model, tokenizer
@@ -122,6 +113,12 @@ class MlxBackend:
             chat_template=_template_text(tokenizer),
             special_tokens=tuple(str(getattr(t, "content", t)) for t in added.values()),
         )
+
+    def blas_hint(self) -> str | None:
+        """How to get a fast BLAS, once per process, when the CPU runs on the reference one."""
+        if self.device != "cpu" or self.blas is None:
+            return None
+        return blas_hint_once(self.blas)
 
     def close(self) -> None:
         """Drop model, tokenizer and prompt cache, then free MLX's buffer cache; idempotent."""

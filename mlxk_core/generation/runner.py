@@ -45,10 +45,14 @@ class Runner:
         settings: Settings | None = None,
         backend: Backend | None = None,
         policy: TokenPolicy | None = None,
+        dtype: str | None = None,
+        dequantize: bool | None = None,
     ) -> None:
+        """``dtype`` / ``dequantize`` override the default backend's automatic weight layout."""
         self._model = model
         self._settings = settings
         self._backend = backend
+        self._layout_overrides = (dtype, dequantize)
         self.policy = policy or TokenPolicy(mode="run")
         self._resolved: ResolvedModel | None = None
         self._info: ModelInfo | None = None
@@ -104,7 +108,8 @@ class Runner:
     def _default_backend(self) -> Backend:
         from mlxk_core.backends.mlx import MlxBackend
 
-        return MlxBackend(settings=self._settings)
+        dtype, dequantize = self._layout_overrides
+        return MlxBackend(settings=self._settings, dtype=dtype, dequantize=dequantize)
 
     # -- facts -----------------------------------------------------------------------------
 
