@@ -11,7 +11,7 @@ from mlxk_core.cache.index import CacheIndex
 from mlxk_core.errors import HubError
 from mlxk_core.hub import PullProgress, pull
 from mlxk_core.settings import Settings
-from tests.fakehub import FakeHub, fixtures, samples
+from tests.fakehub import FakeHub, files_from_dir, fixtures, samples
 
 hub = fixtures.hub
 settings = fixtures.settings
@@ -149,3 +149,20 @@ def test_unreachable_hub_is_a_hub_error(hf_cache: Path) -> None:
     with pytest.raises(HubError, match="Could not reach"):
         pull("org/tiny", settings=dead)
     assert os.listdir(hf_cache) == []
+
+
+@pytest.mark.slow
+def test_a_factory_model_served_by_the_hub_arrives_byte_identical_and_healthy(
+    hub: FakeHub, settings: Settings, tmp_path: Path
+) -> None:
+    from tests.factory import build_model, snapshot_dir
+
+    source = tmp_path / "source-cache"
+    repo_id = build_model("chat", source)
+    files = files_from_dir(snapshot_dir(source, repo_id))
+    hub.add_repo(repo_id, files)
+
+    result = pull(repo_id, settings=settings)
+    assert result.health.healthy, result.health.reasons
+    assert result.facts.framework == "mlx" and result.facts.model_type == "chat"
+    assert files_from_dir(result.snapshot_path) == files

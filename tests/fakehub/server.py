@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
+from tests.fakehub.payloads import model_info, tree_listing
 from tests.fakehub.repos import FakeRepo, Fault, Gated, RepoFileEntry
 
 __all__ = ["FakeHub", "RequestRecord"]
@@ -170,8 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
         if commit is None:
             return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
         if tail.startswith("/tree/"):
-            return self._json(_tree(repo.commits[commit]))
-        self._json(_info(repo, commit))
+            return self._json(tree_listing(repo.commits[commit]))
+        self._json(model_info(repo, commit))
 
     def _resolve(self, rest: str, *, head: bool) -> None:
         repo_part, _, tail = rest.partition("/resolve/")
@@ -269,43 +270,3 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD" and body:
             self.wfile.write(body)
         self.wfile.flush()
-
-
-def _info(repo: FakeRepo, commit: str) -> dict[str, object]:
-    files = repo.commits[commit]
-    return {
-        "_id": commit[:24],
-        "id": repo.repo_id,
-        "modelId": repo.repo_id,
-        "sha": commit,
-        "private": False,
-        "gated": repo.gated,
-        "disabled": False,
-        "downloads": 0,
-        "likes": 0,
-        "tags": [],
-        "lastModified": "2025-01-01T00:00:00.000Z",
-        "createdAt": "2025-01-01T00:00:00.000Z",
-        "siblings": [{"rfilename": name} for name in sorted(files)],
-    }
-
-
-def _tree(files: Mapping[str, RepoFileEntry]) -> list[dict[str, object]]:
-    folders = sorted(
-        {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
-    )
-    listing: list[dict[str, object]] = [
-        {"type": "directory", "oid": "0" * 40, "size": 0, "path": folder} for folder in folders
-    ]
-    for name in sorted(files):
-        entry = files[name]
-        item: dict[str, object] = {
-            "type": "file",
-            "oid": entry.git_oid,
-            "size": len(entry.data),
-            "path": name,
-        }
-        if entry.lfs:
-            item["lfs"] = {"oid": entry.sha256, "size": len(entry.data), "pointerSize": 134}
-        listing.append(item)
-    return listing
