@@ -1,54 +1,131 @@
 """mlxk_core: manage, run and serve Hugging Face-cached MLX language models.
 
-Importing this package is cheap: it loads neither mlx nor the CLI or server stacks.
+Importing this package is cheap: names load on first use, and nothing here imports mlx,
+mlx_lm, transformers or the CLI and server stacks.
 """
 
-from mlxk_core.cache.facts import read_facts
-from mlxk_core.cache.health import check_health
-from mlxk_core.cache.index import CacheIndex
-from mlxk_core.cache.records import (
-    CachedFile,
-    CachedModel,
-    GGUFVariant,
-    Health,
-    ModelFacts,
-    ModelRevision,
-    Quantization,
-    ResolvedModel,
-)
-from mlxk_core.cache.removal import RemovalPlan
-from mlxk_core.errors import (
-    AmbiguousModel,
-    BackendUnavailable,
-    CacheError,
-    ContextOverflow,
-    GatedRepo,
-    GenerationError,
-    HubError,
-    ImportFailed,
-    InvalidRequest,
-    MlxkError,
-    ModelLoadError,
-    ModelNotFound,
-    PullInterrupted,
-    RepoNotFound,
-    UnhealthyModel,
-    UnsafePath,
-)
-from mlxk_core.generation.chat_format import fallback_transcript
-from mlxk_core.generation.events import Chunk, Completion, FinishReason, Timings, Usage
-from mlxk_core.generation.reasoning import (
-    Reasoning,
-    ReasoningEvent,
-    ReasoningExtractor,
-    format_reasoning,
-    is_reasoning_model,
-)
-from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
-from mlxk_core.generation.stops import FALLBACK_STOPS, StopMatcher, truncate_at_stop
-from mlxk_core.generation.tokens import DEFAULT_MAX_TOKENS, TokenPolicy
-from mlxk_core.settings import Settings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from mlxk_core.version import __version__
+
+if TYPE_CHECKING:
+    from mlxk_core.cache.facts import read_facts
+    from mlxk_core.cache.health import check_health
+    from mlxk_core.cache.index import CacheIndex
+    from mlxk_core.cache.records import (
+        CachedFile,
+        CachedModel,
+        GGUFVariant,
+        Health,
+        ModelFacts,
+        ModelRevision,
+        Quantization,
+        ResolvedModel,
+    )
+    from mlxk_core.cache.removal import RemovalPlan
+    from mlxk_core.errors import (
+        AmbiguousModel,
+        BackendUnavailable,
+        CacheError,
+        ContextOverflow,
+        GatedRepo,
+        GenerationError,
+        HubError,
+        ImportFailed,
+        InvalidRequest,
+        MlxkError,
+        ModelLoadError,
+        ModelNotFound,
+        PullInterrupted,
+        RepoNotFound,
+        UnhealthyModel,
+        UnsafePath,
+    )
+    from mlxk_core.generation.chat_format import fallback_transcript
+    from mlxk_core.generation.events import Chunk, Completion, FinishReason, Timings, Usage
+    from mlxk_core.generation.reasoning import (
+        Reasoning,
+        ReasoningEvent,
+        ReasoningExtractor,
+        format_reasoning,
+        is_reasoning_model,
+    )
+    from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
+    from mlxk_core.generation.stops import FALLBACK_STOPS, StopMatcher, truncate_at_stop
+    from mlxk_core.generation.tokens import DEFAULT_MAX_TOKENS, TokenPolicy
+    from mlxk_core.gguf.importer import ImportResult, default_repo_id, import_gguf
+    from mlxk_core.settings import Settings
+
+_LAZY: dict[str, str] = {
+    "AmbiguousModel": "mlxk_core.errors",
+    "BackendUnavailable": "mlxk_core.errors",
+    "CacheError": "mlxk_core.errors",
+    "CacheIndex": "mlxk_core.cache.index",
+    "CachedFile": "mlxk_core.cache.records",
+    "CachedModel": "mlxk_core.cache.records",
+    "ChatMessage": "mlxk_core.generation.request",
+    "Chunk": "mlxk_core.generation.events",
+    "Completion": "mlxk_core.generation.events",
+    "ContextOverflow": "mlxk_core.errors",
+    "DEFAULT_MAX_TOKENS": "mlxk_core.generation.tokens",
+    "FALLBACK_STOPS": "mlxk_core.generation.stops",
+    "FinishReason": "mlxk_core.generation.events",
+    "GGUFVariant": "mlxk_core.cache.records",
+    "GatedRepo": "mlxk_core.errors",
+    "GenerationError": "mlxk_core.errors",
+    "GenerationParams": "mlxk_core.generation.request",
+    "GenerationRequest": "mlxk_core.generation.request",
+    "Health": "mlxk_core.cache.records",
+    "HubError": "mlxk_core.errors",
+    "ImportFailed": "mlxk_core.errors",
+    "ImportResult": "mlxk_core.gguf.importer",
+    "InvalidRequest": "mlxk_core.errors",
+    "MlxkError": "mlxk_core.errors",
+    "ModelFacts": "mlxk_core.cache.records",
+    "ModelLoadError": "mlxk_core.errors",
+    "ModelNotFound": "mlxk_core.errors",
+    "ModelRevision": "mlxk_core.cache.records",
+    "PullInterrupted": "mlxk_core.errors",
+    "Quantization": "mlxk_core.cache.records",
+    "Reasoning": "mlxk_core.generation.reasoning",
+    "ReasoningEvent": "mlxk_core.generation.reasoning",
+    "ReasoningExtractor": "mlxk_core.generation.reasoning",
+    "RemovalPlan": "mlxk_core.cache.removal",
+    "RepoNotFound": "mlxk_core.errors",
+    "ResolvedModel": "mlxk_core.cache.records",
+    "Settings": "mlxk_core.settings",
+    "StopMatcher": "mlxk_core.generation.stops",
+    "Timings": "mlxk_core.generation.events",
+    "TokenPolicy": "mlxk_core.generation.tokens",
+    "UnhealthyModel": "mlxk_core.errors",
+    "UnsafePath": "mlxk_core.errors",
+    "Usage": "mlxk_core.generation.events",
+    "check_health": "mlxk_core.cache.health",
+    "default_repo_id": "mlxk_core.gguf.importer",
+    "fallback_transcript": "mlxk_core.generation.chat_format",
+    "format_reasoning": "mlxk_core.generation.reasoning",
+    "import_gguf": "mlxk_core.gguf.importer",
+    "is_reasoning_model": "mlxk_core.generation.reasoning",
+    "read_facts": "mlxk_core.cache.facts",
+    "truncate_at_stop": "mlxk_core.generation.stops",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlxk_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AmbiguousModel",
@@ -72,6 +149,7 @@ __all__ = [
     "Health",
     "HubError",
     "ImportFailed",
+    "ImportResult",
     "InvalidRequest",
     "MlxkError",
     "ModelFacts",
@@ -95,8 +173,10 @@ __all__ = [
     "Usage",
     "__version__",
     "check_health",
+    "default_repo_id",
     "fallback_transcript",
     "format_reasoning",
+    "import_gguf",
     "is_reasoning_model",
     "read_facts",
     "truncate_at_stop",
