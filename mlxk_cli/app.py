@@ -18,7 +18,7 @@ app = typer.Typer(
 
 # Each module defines ``register(app)``; heavy imports stay inside the command functions.
 COMMANDS: tuple[str, ...] = (
-    "import_cmd", "list_cmd", "show", "health", "rm", "run", "doctor", "serve", "pull",
+    "list_cmd", "show", "health", "pull", "rm", "run", "serve", "import_cmd", "doctor",
 )
 
 
