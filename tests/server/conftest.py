@@ -5,16 +5,18 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
 
+from mlxk_core.backends.base import TokenStream
 from mlxk_core.backends.fake import FakeBackend
 from mlxk_core.cache.records import Health, ModelFacts, ResolvedModel
 from mlxk_core.errors import ModelNotFound
+from mlxk_core.generation.request import GenerationParams
 from mlxk_core.settings import Settings
 from mlxk_server.app import create_app
 from mlxk_server.config import ServerSettings
@@ -34,6 +36,27 @@ class FakeCatalog(Catalog):
             raise ModelNotFound(name)
         return ResolvedModel(name=name, path=self._root / name, facts=self._names[name],
                              health=Health(True), repo_id=name)
+
+
+class PacedBackend(FakeBackend):
+    """A FakeBackend that takes ``delay`` seconds per token, like a real model."""
+
+    def __init__(self, delay: float, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.delay = delay
+
+    def generate(self, prompt: Sequence[int], params: GenerationParams, max_tokens: int
+                 ) -> TokenStream:
+        stream = super().generate(prompt, params, max_tokens)
+        inner = stream.tokens
+
+        def paced() -> Iterator[int]:
+            for token in inner:
+                time.sleep(self.delay)
+                yield token
+
+        stream.tokens = paced()
+        return stream
 
 
 CHAT = ModelFacts(framework="mlx", model_type="chat", context_length=4096)
@@ -62,22 +85,29 @@ def running(app: object) -> Iterator[str]:
         sock.close()
 
 
-ServeFake = Callable[..., "contextmanager[str]"]
-
-
 @pytest.fixture
 def serve_fake(hf_cache: Path) -> Callable[..., object]:
-    """``with serve_fake(backend=FakeBackend(...), **settings) as url:`` a server on fakes."""
+    """``with serve_fake(backend=FakeBackend, **settings) as url:`` a server on fakes.
+
+    ``backend`` makes the backend of every model (``backend_for`` per model name); ``models``
+    maps the served names to their facts (None: a chat model).
+    """
 
     @contextmanager
     def serve(
         backend: Callable[[], FakeBackend] = FakeBackend,
-        models: dict[str, ModelFacts] | None = None,
+        backend_for: dict[str, Callable[[], FakeBackend]] | None = None,
+        models: dict[str, ModelFacts | None] | None = None,
         **settings: object,
     ) -> Iterator[str]:
         conf = ServerSettings(core=Settings(cache_dir=hf_cache), **settings)  # type: ignore[arg-type]
-        catalog = FakeCatalog(hf_cache, models or {"fake/chat": CHAT})
-        app = create_app(conf, backend=lambda model: backend(), catalog=catalog)
+        names = {k: v or CHAT for k, v in (models or {"fake/chat": None}).items()}
+        makers = backend_for or {}
+
+        def factory(model: ResolvedModel) -> FakeBackend:
+            return makers.get(model.name, backend)()
+
+        app = create_app(conf, backend=factory, catalog=FakeCatalog(hf_cache, names))
         with running(app) as url:
             yield url
 
