@@ -3,7 +3,8 @@
 The files arrive through huggingface_hub (temporary ``.incomplete`` files renamed into
 ``blobs/`` when whole). ``config.json`` is fetched last and the ref (``refs/main``) is written
 after it, so a cut-off pull leaves a snapshot that is unhealthy (no config) and that no ref
-names; a second pull skips the files already there.
+names; a second pull skips the files already there. Each phase's new files are checked
+against their checksums (hub.verify) before the next phase starts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mlxk_core.hub.progress import ByteTracker
-from mlxk_core.hub.records import PullPlan
+from mlxk_core.hub.records import PullPlan, RepoRef
+from mlxk_core.hub.verify import verify_downloads
 from mlxk_core.settings import Settings
 
 __all__ = ["LAST_FILE", "run_transfer"]
@@ -28,11 +30,15 @@ def _download(plan: PullPlan, settings: Settings, tracker: ByteTracker, force: b
     from huggingface_hub import snapshot_download
 
     names = {f.name for f in plan.files}
-    phases: list[dict[str, Any]] = [{"ignore_patterns": [LAST_FILE]}]
+    fresh = {f.name for f in plan.files if force or not f.cached}  # checked once arrived
+    phases: list[tuple[dict[str, Any], set[str]]] = [
+        ({"ignore_patterns": [LAST_FILE]}, fresh - {LAST_FILE})
+    ]
     if LAST_FILE in names:
-        phases.append({"allow_patterns": [LAST_FILE]})
+        phases.append(({"allow_patterns": [LAST_FILE]}, fresh & {LAST_FILE}))
     path = ""
-    for patterns in phases:
+    ref = RepoRef(plan.repo_id, None if plan.revision == "main" else plan.revision)
+    for patterns, arriving in phases:
         tracker.begin_phase()
         path = snapshot_download(
             plan.repo_id,
@@ -44,6 +50,7 @@ def _download(plan: PullPlan, settings: Settings, tracker: ByteTracker, force: b
             tqdm_class=tracker.tqdm_class(),
             **patterns,
         )
+        verify_downloads(Path(path), arriving, ref)
     snapshot = Path(path)
     _write_ref(snapshot.parent.parent, plan.revision, plan.commit_hash)
     return snapshot

@@ -1,0 +1,92 @@
+"""Reliability fixtures: ``figures`` (what a test did) and the session recorder behind it.
+
+Every test under tests/reliability is recorded with its outcome; set ``MLXK_RELIABILITY_JSON``
+to a path and the session writes the records there (``nox -s reliability`` does, then renders
+docs/reliability.md from them with ``python -m tests.reliability.report``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reliability.recorder import Figures, Recorder, TestRecord
+
+ENV_JSON = "MLXK_RELIABILITY_JSON"
+_FIGURES = pytest.StashKey[Figures]()
+_FAILED = pytest.StashKey[bool]()
+_SKIPPED = pytest.StashKey[bool]()
+_DURATION = pytest.StashKey[float]()
+_RECORDER = Recorder()
+
+
+@pytest.fixture(scope="session")
+def recorder() -> Recorder:
+    """The session's records (tests normally use ``figures`` instead)."""
+    return _RECORDER
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Figures:
+    """This test's counters: ``figures.served()``, ``.fault()``, ``.input()``, ``.failure()``."""
+    found = Figures()
+    request.node.stash[_FIGURES] = found
+    return found
+
+
+def _first_line(text: str | None, default: str) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0].strip() if lines else default
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[Any]
+) -> Generator[None, Any, None]:
+    """Note each phase's outcome; after teardown, add the test's record to the recorder."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if report.failed:
+        item.stash[_FAILED] = True
+    if report.skipped:
+        item.stash[_SKIPPED] = True
+    if report.when == "call":
+        item.stash[_DURATION] = report.duration
+    if report.when != "teardown":
+        return
+    status = (
+        "failed"
+        if item.stash.get(_FAILED, False)
+        else "skipped"
+        if item.stash.get(_SKIPPED, False)
+        else "passed"
+    )
+    module = getattr(item, "module", None)
+    function = getattr(item, "function", None)
+    figures = item.stash.get(_FIGURES, Figures())
+    _RECORDER.add(
+        TestRecord(
+            nodeid=item.nodeid,
+            area=_first_line(getattr(module, "__doc__", None), item.nodeid.split("::")[0]),
+            summary=_first_line(getattr(function, "__doc__", None), item.name),
+            outcome=status,
+            duration_s=round(item.stash.get(_DURATION, 0.0), 3),
+            figures={
+                "requests_served": figures.requests_served,
+                "faults_injected": figures.faults_injected,
+                "inputs_tried": figures.inputs_tried,
+                "failures": figures.failures,
+            },
+        )
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the records where ``MLXK_RELIABILITY_JSON`` says, when it is set."""
+    target = os.environ.get(ENV_JSON)
+    if target and _RECORDER.records:
+        _RECORDER.write(Path(target))
