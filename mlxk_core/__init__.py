@@ -57,6 +57,17 @@ if TYPE_CHECKING:
     from mlxk_core.generation.stops import FALLBACK_STOPS, StopMatcher, truncate_at_stop
     from mlxk_core.generation.tokens import DEFAULT_MAX_TOKENS, TokenPolicy
     from mlxk_core.gguf.importer import ImportResult, default_repo_id, import_gguf
+    from mlxk_core.hub import (
+        PlannedFile,
+        PullPhase,
+        PullPlan,
+        PullProgress,
+        PullResult,
+        RepoRef,
+        parse_repo_ref,
+        plan_pull,
+        pull,
+    )
     from mlxk_core.settings import Settings
 
 _LAZY: dict[str, str] = {
@@ -88,13 +99,19 @@ _LAZY: dict[str, str] = {
     "ModelLoadError": "mlxk_core.errors",
     "ModelNotFound": "mlxk_core.errors",
     "ModelRevision": "mlxk_core.cache.records",
+    "PlannedFile": "mlxk_core.hub",
     "PullInterrupted": "mlxk_core.errors",
+    "PullPhase": "mlxk_core.hub",
+    "PullPlan": "mlxk_core.hub",
+    "PullProgress": "mlxk_core.hub",
+    "PullResult": "mlxk_core.hub",
     "Quantization": "mlxk_core.cache.records",
     "Reasoning": "mlxk_core.generation.reasoning",
     "ReasoningEvent": "mlxk_core.generation.reasoning",
     "ReasoningExtractor": "mlxk_core.generation.reasoning",
     "RemovalPlan": "mlxk_core.cache.removal",
     "RepoNotFound": "mlxk_core.errors",
+    "RepoRef": "mlxk_core.hub",
     "ResolvedModel": "mlxk_core.cache.records",
     "Settings": "mlxk_core.settings",
     "StopMatcher": "mlxk_core.generation.stops",
@@ -109,6 +126,9 @@ _LAZY: dict[str, str] = {
     "format_reasoning": "mlxk_core.generation.reasoning",
     "import_gguf": "mlxk_core.gguf.importer",
     "is_reasoning_model": "mlxk_core.generation.reasoning",
+    "parse_repo_ref": "mlxk_core.hub",
+    "plan_pull": "mlxk_core.hub",
+    "pull": "mlxk_core.hub",
     "read_facts": "mlxk_core.cache.facts",
     "truncate_at_stop": "mlxk_core.generation.stops",
 }
@@ -156,13 +176,19 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFound",
     "ModelRevision",
+    "PlannedFile",
     "PullInterrupted",
+    "PullPhase",
+    "PullPlan",
+    "PullProgress",
+    "PullResult",
     "Quantization",
     "Reasoning",
     "ReasoningEvent",
     "ReasoningExtractor",
     "RemovalPlan",
     "RepoNotFound",
+    "RepoRef",
     "ResolvedModel",
     "Settings",
     "StopMatcher",
@@ -178,6 +204,9 @@ __all__ = [
     "format_reasoning",
     "import_gguf",
     "is_reasoning_model",
+    "parse_repo_ref",
+    "plan_pull",
+    "pull",
     "read_facts",
     "truncate_at_stop",
 ]
