@@ -52,3 +52,15 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: figures as ratios against the peer measured in the same run."""
     _install(session)
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(default=False)
+def reliability(session: nox.Session) -> None:
+    """Faults, hostile input and load: all of tests/reliability, then docs/reliability.md."""
+    _install(session)
+    figures = "build/reliability.json"
+    session.run(
+        "pytest", "tests/reliability", "-m", "not slow and not bench", "-p", "no:cacheprovider",
+        *session.posargs, env={"MLXK_RELIABILITY_JSON": figures},
+    )
+    session.run("python", "-m", "tests.reliability.report", figures, "docs/reliability.md")
