@@ -33,14 +33,15 @@ def health_check(
 def _check(name: str | None) -> list[dict[str, Any]]:
     from mlxk_cli import render
     from mlxk_core.cache.index import CacheIndex
+    from mlxk_core.cache.integrity import verify_model, verify_revision
     from mlxk_core.settings import Settings
 
     index = CacheIndex.from_settings(Settings.from_env())
     if name is not None:
         cached, rev = index.get(name)
-        verdict = rev.health
+        verdict = verify_revision(rev).health  # weight headers are read here, not in `list`
         return [_entry(cached.repo_id, rev.commit_hash, render.health_dict(verdict))]
-    models = sorted(index.models(), key=lambda m: m.repo_id.lower())
+    models = sorted((verify_model(m) for m in index.models()), key=lambda m: m.repo_id.lower())
     return [
         _entry(m.repo_id, m.latest.commit_hash if m.latest else None,
                render.health_dict(render.model_health(m)))

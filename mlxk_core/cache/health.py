@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from mlxk_core.cache.integrity import weight_file_reasons
 from mlxk_core.cache.listing import (
     UNREAD,
     Listing,
@@ -36,11 +37,14 @@ _GGUF_MAGIC = b"GGUF"
 
 
 def check_health(path: Path) -> Health:
-    """Health of any model folder (a cache snapshot or a local directory)."""
+    """Health of any model folder (a cache snapshot or a local directory), weight headers read."""
     root = Path(path)
     if not root.is_dir():
         return Health(healthy=False, reasons=(f"{root} is not a folder",))
-    return health_from_listing(root, list_dir(root))
+    listing = list_dir(root)
+    health = health_from_listing(root, listing)
+    extra = weight_file_reasons(root, listing)
+    return Health(healthy=False, reasons=(*health.reasons, *extra)) if extra else health
 
 
 def health_from_listing(
