@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from mlxk_core.version import __version__
 
 if TYPE_CHECKING:
+    from mlxk_core.backends.base import Backend, ModelInfo, PromptTokens
+    from mlxk_core.backends.fake import FakeBackend
     from mlxk_core.cache.facts import read_facts
     from mlxk_core.cache.health import check_health
     from mlxk_core.cache.index import CacheIndex
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
         ResolvedModel,
     )
     from mlxk_core.cache.removal import RemovalPlan
+    from mlxk_core.doctor import Diagnosis, diagnose
     from mlxk_core.errors import (
         AmbiguousModel,
         BackendUnavailable,
@@ -54,6 +57,8 @@ if TYPE_CHECKING:
         is_reasoning_model,
     )
     from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
+    from mlxk_core.generation.runner import Runner
+    from mlxk_core.generation.sequence import SequenceDecoder
     from mlxk_core.generation.stops import FALLBACK_STOPS, StopMatcher, truncate_at_stop
     from mlxk_core.generation.tokens import DEFAULT_MAX_TOKENS, TokenPolicy
     from mlxk_core.gguf.importer import ImportResult, default_repo_id, import_gguf
@@ -72,6 +77,7 @@ if TYPE_CHECKING:
 
 _LAZY: dict[str, str] = {
     "AmbiguousModel": "mlxk_core.errors",
+    "Backend": "mlxk_core.backends.base",
     "BackendUnavailable": "mlxk_core.errors",
     "CacheError": "mlxk_core.errors",
     "CacheIndex": "mlxk_core.cache.index",
@@ -82,7 +88,9 @@ _LAZY: dict[str, str] = {
     "Completion": "mlxk_core.generation.events",
     "ContextOverflow": "mlxk_core.errors",
     "DEFAULT_MAX_TOKENS": "mlxk_core.generation.tokens",
+    "Diagnosis": "mlxk_core.doctor",
     "FALLBACK_STOPS": "mlxk_core.generation.stops",
+    "FakeBackend": "mlxk_core.backends.fake",
     "FinishReason": "mlxk_core.generation.events",
     "GGUFVariant": "mlxk_core.cache.records",
     "GatedRepo": "mlxk_core.errors",
@@ -96,10 +104,12 @@ _LAZY: dict[str, str] = {
     "InvalidRequest": "mlxk_core.errors",
     "MlxkError": "mlxk_core.errors",
     "ModelFacts": "mlxk_core.cache.records",
+    "ModelInfo": "mlxk_core.backends.base",
     "ModelLoadError": "mlxk_core.errors",
     "ModelNotFound": "mlxk_core.errors",
     "ModelRevision": "mlxk_core.cache.records",
     "PlannedFile": "mlxk_core.hub",
+    "PromptTokens": "mlxk_core.backends.base",
     "PullInterrupted": "mlxk_core.errors",
     "PullPhase": "mlxk_core.hub",
     "PullPlan": "mlxk_core.hub",
@@ -113,6 +123,8 @@ _LAZY: dict[str, str] = {
     "RepoNotFound": "mlxk_core.errors",
     "RepoRef": "mlxk_core.hub",
     "ResolvedModel": "mlxk_core.cache.records",
+    "Runner": "mlxk_core.generation.runner",
+    "SequenceDecoder": "mlxk_core.generation.sequence",
     "Settings": "mlxk_core.settings",
     "StopMatcher": "mlxk_core.generation.stops",
     "Timings": "mlxk_core.generation.events",
@@ -122,6 +134,7 @@ _LAZY: dict[str, str] = {
     "Usage": "mlxk_core.generation.events",
     "check_health": "mlxk_core.cache.health",
     "default_repo_id": "mlxk_core.gguf.importer",
+    "diagnose": "mlxk_core.doctor",
     "fallback_transcript": "mlxk_core.generation.chat_format",
     "format_reasoning": "mlxk_core.generation.reasoning",
     "import_gguf": "mlxk_core.gguf.importer",
@@ -149,6 +162,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AmbiguousModel",
+    "Backend",
     "BackendUnavailable",
     "CacheError",
     "CacheIndex",
@@ -159,7 +173,9 @@ __all__ = [
     "Completion",
     "ContextOverflow",
     "DEFAULT_MAX_TOKENS",
+    "Diagnosis",
     "FALLBACK_STOPS",
+    "FakeBackend",
     "FinishReason",
     "GGUFVariant",
     "GatedRepo",
@@ -173,10 +189,12 @@ __all__ = [
     "InvalidRequest",
     "MlxkError",
     "ModelFacts",
+    "ModelInfo",
     "ModelLoadError",
     "ModelNotFound",
     "ModelRevision",
     "PlannedFile",
+    "PromptTokens",
     "PullInterrupted",
     "PullPhase",
     "PullPlan",
@@ -190,6 +208,8 @@ __all__ = [
     "RepoNotFound",
     "RepoRef",
     "ResolvedModel",
+    "Runner",
+    "SequenceDecoder",
     "Settings",
     "StopMatcher",
     "Timings",
@@ -200,6 +220,7 @@ __all__ = [
     "__version__",
     "check_health",
     "default_repo_id",
+    "diagnose",
     "fallback_transcript",
     "format_reasoning",
     "import_gguf",
