@@ -25,7 +25,9 @@ class ChatMessage:
     def __post_init__(self) -> None:
         if self.role not in _ROLES:
             raise InvalidRequest(
-                f"Unknown role '{self.role}'", param="messages", hint="use system, user or assistant"
+                f"Unknown role '{self.role}'",
+                param="messages",
+                hint="use system, user or assistant",
             )
         if not isinstance(self.content, str):
             raise InvalidRequest("Message content must be text", param="messages")
@@ -51,11 +53,13 @@ class GenerationParams:
 
     def __post_init__(self) -> None:
         if self.max_tokens is not None and (
-            isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int)
+            isinstance(self.max_tokens, bool)
+            or not isinstance(self.max_tokens, int)
             or self.max_tokens < 1
         ):
             raise InvalidRequest(
-                f"max_tokens must be a positive integer, got {self.max_tokens!r}", param="max_tokens"
+                f"max_tokens must be a positive integer, got {self.max_tokens!r}",
+                param="max_tokens",
             )
         _check_range("temperature", self.temperature, 0.0, 100.0)
         _check_range("top_p", self.top_p, 0.0, 1.0)
@@ -64,7 +68,9 @@ class GenerationParams:
             raise InvalidRequest(f"top_k must be >= 0, got {self.top_k!r}", param="top_k")
         if self.repetition_penalty is not None:
             _check_range("repetition_penalty", self.repetition_penalty, 0.01, 100.0)
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, int)
+        ):
             raise InvalidRequest(f"seed must be an integer, got {self.seed!r}", param="seed")
         stops = tuple(self.stop)
         if any(not isinstance(s, str) for s in stops):
