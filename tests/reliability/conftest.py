@@ -1,8 +1,9 @@
 """Reliability fixtures: ``figures`` (what a test did) and the session recorder behind it.
 
-Every test under tests/reliability is recorded with its outcome; set ``MLXK_RELIABILITY_JSON``
-to a path and the session writes the records there (``nox -s reliability`` does, then renders
-docs/reliability.md from them with ``python -m tests.reliability.report``).
+Every test under tests/reliability that takes ``figures`` is recorded with its outcome and
+counted in the report. Set ``MLXK_RELIABILITY_JSON`` to a path and the session writes the
+records there (``nox -s reliability`` does, then renders docs/reliability.md from them with
+``python -m tests.reliability.report``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.recorder import Figures, Recorder, TestRecord
+from tests.reliability.recorder import Figures, Recorder, RunRecord
 
 ENV_JSON = "MLXK_RELIABILITY_JSON"
 _FIGURES = pytest.StashKey[Figures]()
@@ -38,9 +39,10 @@ def figures(request: pytest.FixtureRequest) -> Figures:
     return found
 
 
-def _first_line(text: str | None, default: str) -> str:
-    lines = (text or "").strip().splitlines()
-    return lines[0].strip() if lines else default
+def _paragraph(text: str | None, default: str) -> str:
+    """The first paragraph of a docstring, on one line."""
+    first = (text or "").strip().split("\n\n")[0]
+    return " ".join(first.split()) or default
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -56,7 +58,7 @@ def pytest_runtest_makereport(
         item.stash[_SKIPPED] = True
     if report.when == "call":
         item.stash[_DURATION] = report.duration
-    if report.when != "teardown":
+    if report.when != "teardown" or _FIGURES not in item.stash:
         return
     status = (
         "failed"
@@ -67,12 +69,14 @@ def pytest_runtest_makereport(
     )
     module = getattr(item, "module", None)
     function = getattr(item, "function", None)
-    figures = item.stash.get(_FIGURES, Figures())
+    figures = item.stash[_FIGURES]
+    callspec = getattr(item, "callspec", None)
     _RECORDER.add(
-        TestRecord(
+        RunRecord(
             nodeid=item.nodeid,
-            area=_first_line(getattr(module, "__doc__", None), item.nodeid.split("::")[0]),
-            summary=_first_line(getattr(function, "__doc__", None), item.name),
+            area=_paragraph(getattr(module, "__doc__", None), item.nodeid.split("::")[0]),
+            summary=_paragraph(getattr(function, "__doc__", None), item.name),
+            case=callspec.id if callspec is not None else None,
             outcome=status,
             duration_s=round(item.stash.get(_DURATION, 0.0), 3),
             figures={

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "Figures", "Recorder", "TestRecord", "sum_figures"]
+__all__ = ["KINDS", "Figures", "Recorder", "RunRecord", "sum_figures"]
 
 KINDS = ("requests_served", "faults_injected", "inputs_tried", "failures")
 
@@ -61,12 +61,13 @@ def sum_figures(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class TestRecord:
+class RunRecord:
     """One finished test: where it belongs, what it did and how it ended."""
 
     nodeid: str
-    area: str
-    summary: str
+    area: str  # the module docstring's first paragraph: "Title: what it covers."
+    summary: str  # the test docstring's first paragraph
+    case: str | None  # the parameter id of a parametrized test
     outcome: str  # "passed", "failed" or "skipped"
     duration_s: float
     figures: dict[str, int]
@@ -76,10 +77,10 @@ class TestRecord:
 class Recorder:
     """Every test's record for one pytest session; written as JSON for the report."""
 
-    records: list[TestRecord] = field(default_factory=list)
+    records: list[RunRecord] = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
-    def add(self, record: TestRecord) -> None:
+    def add(self, record: RunRecord) -> None:
         """Keep one finished test's record."""
         self.records.append(record)
 

@@ -56,15 +56,36 @@ def render(doc: dict[str, Any]) -> str:
     for area, group in by_area.items():
         sums = sum_figures(group)
         done = sum(r["outcome"] != "skipped" for r in group)
-        lines.append(_row([area, str(done), *(str(sums[k]) for k in KINDS)]))
+        lines.append(_row([_title(area)[0], str(done), *(str(sums[k]) for k in KINDS)]))
     lines += ["", "## What was tested", ""]
     for area, group in by_area.items():
-        lines += [f"**{area}**", ""]
-        for r in group:
-            mark = {"passed": "passed", "failed": "FAILED", "skipped": "skipped"}[r["outcome"]]
-            lines.append(f"- {r['summary']} ({mark})")
+        title, detail = _title(area)
+        lines += [f"### {title}", "", detail, ""] if detail else [f"### {title}", ""]
+        lines += _tests(group)
         lines.append("")
     return "\n".join(lines)
+
+
+def _title(area: str) -> tuple[str, str]:
+    """``"Pull faults: drops, ..."`` -> (``"Pull faults"``, ``"Drops, ..."``)."""
+    title, _, detail = area.partition(": ")
+    return title.rstrip("."), detail[:1].upper() + detail[1:]
+
+
+def _tests(group: list[dict[str, Any]]) -> list[str]:
+    """One bullet per test function, its cases (parameters) and outcomes after it."""
+    by_summary: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in group:
+        by_summary[r["summary"]].append(r)
+    lines = []
+    for summary, runs in by_summary.items():
+        marks = {"passed": "passed", "failed": "FAILED", "skipped": "skipped"}
+        outcomes = sorted({marks[r["outcome"]] for r in runs})
+        cases = [r["case"] for r in runs if r.get("case")]
+        line = f"- {summary} ({', '.join(outcomes)}"
+        line += f"; {len(cases)} cases: " + "; ".join(cases) + ")" if cases else ")"
+        lines.append(line)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
