@@ -13,8 +13,7 @@ import queue
 import sys
 import threading
 
-from mlxk_core import Chunk, GenerationRequest, MlxkError
-from mlxk_core.generation.runner import Runner
+from mlxk_core import Chunk, GenerationRequest, MlxkError, Runner
 
 MODEL = "mlx-community/Llama-3.2-1B-Instruct-4bit"
 

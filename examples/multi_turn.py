@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from mlxk_core import ChatMessage, GenerationRequest, MlxkError
-from mlxk_core.generation.runner import Runner
+from mlxk_core import ChatMessage, GenerationRequest, MlxkError, Runner
 
 MODEL = "mlx-community/Llama-3.2-1B-Instruct-4bit"
 TURNS = ("My name is Ada.", "What is my name?")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from mlxk_core import GenerationRequest, MlxkError
-from mlxk_core.generation.runner import Runner
+from mlxk_core import GenerationRequest, MlxkError, Runner
 
 MODEL = "mlx-community/Qwen3-0.6B-4bit"
 
