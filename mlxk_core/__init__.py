@@ -13,6 +13,7 @@ from mlxk_core.version import __version__
 
 if TYPE_CHECKING:
     from mlxk_core.backends.base import Backend, ModelInfo, PromptTokens
+    from mlxk_core.backends.blas import BlasInfo
     from mlxk_core.backends.fake import FakeBackend
     from mlxk_core.cache.facts import read_facts
     from mlxk_core.cache.health import check_health
@@ -79,6 +80,7 @@ _LAZY: dict[str, str] = {
     "AmbiguousModel": "mlxk_core.errors",
     "Backend": "mlxk_core.backends.base",
     "BackendUnavailable": "mlxk_core.errors",
+    "BlasInfo": "mlxk_core.backends.blas",
     "CacheError": "mlxk_core.errors",
     "CacheIndex": "mlxk_core.cache.index",
     "CachedFile": "mlxk_core.cache.records",
@@ -164,6 +166,7 @@ __all__ = [
     "AmbiguousModel",
     "Backend",
     "BackendUnavailable",
+    "BlasInfo",
     "CacheError",
     "CacheIndex",
     "CachedFile",

@@ -22,11 +22,11 @@ BlasKind = Literal["openblas", "mkl", "custom", "reference", "accelerate", "disa
 
 BLAS_HINT = (
     "MLX is using its bundled reference BLAS, which makes CPU inference much slower: "
-    "install OpenBLAS (`apt install libopenblas0-pthread`) or the `mkl` extra "
+    "install OpenBLAS (`apt install libopenblas0-pthread`), or MKL without root "
     "(`pip install 'mlxk[mkl]'`), or point MLXK_BLAS at a CBLAS library"
 )
 
-_CANDIDATES: tuple[tuple[BlasKind, str], ...] = (("openblas", "openblas"), ("mkl", "mkl_rt"))
+_CANDIDATES: tuple[str, ...] = ("openblas", "mkl_rt")
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,12 @@ def _kind_of(path: str) -> BlasKind:
 
 
 def _candidates(setting: str | None) -> list[str]:
+    """MLXK_BLAS alone when set; else the system's OpenBLAS/MKL, then MKL from the ``mkl`` wheel."""
     if setting:
         return [setting]
-    found = [ctypes.util.find_library(lib) for _, lib in _CANDIDATES]
-    return [path for path in found if path]
+    found = [ctypes.util.find_library(lib) for lib in _CANDIDATES]
+    wheel_mkl = sorted(Path(sys.prefix, "lib").glob("libmkl_rt.so*"))
+    return [path for path in found if path] + [str(path) for path in wheel_mkl[:1]]
 
 
 def _load(setting: str | None) -> BlasInfo:

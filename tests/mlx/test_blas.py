@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ctypes.util
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +69,30 @@ def test_mlx_imported_first_is_detected() -> None:
     info = probe("mlx-first")
     assert info["kind"] == "reference"
     assert "imported before" in str(info["detail"])
+
+
+WHEEL_PROBE = """
+import ctypes.util, json, sys
+prefix, real = sys.argv[1], sys.argv[2]
+ctypes.util.find_library = lambda name: None
+sys.prefix = prefix
+from mlxk_core.backends.blas import ensure_blas
+info = ensure_blas(None)
+print(json.dumps({"kind": info.kind, "path": info.path, "optimized": info.optimized}))
+"""
+
+
+@pytest.mark.skipif(not ctypes.util.find_library("openblas"), reason="needs a CBLAS to stand in")
+def test_mkl_from_the_wheel_is_found_in_the_environment_prefix(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    real = ctypes.util.find_library("openblas")
+    folders = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib")
+    system = next(p for p in folders if os.path.exists(f"{p}/{real}"))
+    (lib / "libmkl_rt.so.2").symlink_to(f"{system}/{real}")
+    out = subprocess.run(
+        [sys.executable, "-c", WHEEL_PROBE, str(tmp_path), real],
+        capture_output=True, text=True, check=True,
+    )
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    assert info == {"kind": "mkl", "path": str(lib / "libmkl_rt.so.2"), "optimized": True}
