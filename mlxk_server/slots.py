@@ -53,7 +53,7 @@ def open_slot(key: int, loaded: LoadedModel, request: GenerationRequest) -> Slot
         prompt=prompt,
         params=request.params,
         max_tokens=max_tokens,
-        detokenizer=backend.detokenizer(),
+        detokenizer=backend.detokenizer(raw=request.prompt is not None),
         reasoning=loaded.model.facts.reasoning,
     )
     return Slot(key, prompt, decoder, request)

@@ -92,8 +92,11 @@ class Backend(Protocol):
     def encode(self, request: GenerationRequest) -> PromptTokens:
         """Format a request (chat template, fallback transcript or raw prompt) into token ids."""
 
-    def detokenizer(self) -> Detokenizer:
-        """A fresh streaming detokenizer for one request."""
+    def detokenizer(self, *, raw: bool = False) -> Detokenizer:
+        """A fresh streaming detokenizer for one request.
+
+        ``raw``: the text continues a raw prompt, so a leading space is kept (chat answers drop it).
+        """
 
     def generate(
         self, prompt: Sequence[int], params: GenerationParams, max_tokens: int

@@ -104,7 +104,7 @@ class FakeBackend:
             text, fallback = fallback_transcript(request.messages), True
         return PromptTokens(text=text, tokens=tuple(ord(c) for c in text), fallback_format=fallback)
 
-    def detokenizer(self) -> FakeDetokenizer:
+    def detokenizer(self, *, raw: bool = False) -> FakeDetokenizer:
         """A fresh detokenizer sharing this backend's table of scripted pieces."""
         return FakeDetokenizer(self._pieces)
 

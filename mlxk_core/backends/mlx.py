@@ -146,10 +146,20 @@ class MlxBackend:
         text = fallback_transcript(request.messages)
         return PromptTokens(text, tuple(tok.encode(text)), fallback_format=True)
 
-    def detokenizer(self) -> Detokenizer:
-        """A fresh streaming detokenizer (one per request; never one per token)."""
-        detokenizer: Detokenizer = self._tok().detokenizer
-        return detokenizer
+    def detokenizer(self, *, raw: bool = False) -> Detokenizer:
+        """A fresh streaming detokenizer (one per request; never one per token).
+
+        mlx_lm's BPE and SentencePiece detokenizers drop the first token's leading space, which
+        suits chat answers; a raw completion continues its prompt, so ``raw`` keeps that space.
+        """
+        detokenizer: Any = self._tok().detokenizer
+        if raw:
+            if hasattr(detokenizer, "trim_space"):
+                detokenizer.trim_space = False
+            elif hasattr(detokenizer, "_maybe_trim_space"):
+                detokenizer._maybe_trim_space = _keep_text
+        result: Detokenizer = detokenizer
+        return result
 
     def generate(
         self, prompt: Sequence[int], params: GenerationParams, max_tokens: int
@@ -238,3 +248,7 @@ def _template_text(tokenizer: Any) -> str | None:
         return None
     template = getattr(tokenizer, "chat_template", None)
     return template if isinstance(template, str) else ""
+
+
+def _keep_text(text: str) -> str:
+    return text

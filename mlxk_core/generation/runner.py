@@ -183,7 +183,7 @@ class Runner:
             prompt=prompt,
             params=request.params,
             max_tokens=max_tokens,
-            detokenizer=self.backend.detokenizer(),
+            detokenizer=self.backend.detokenizer(raw=request.prompt is not None),
             reasoning=self._reasoning,
             cached_tokens=cached_tokens,
         )
