@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mlxk_core.errors import CacheError, UnsafePath
 
-__all__ = ["repo_folder_name", "store_snapshot"]
+__all__ = ["file_sha256", "repo_folder_name", "store_snapshot"]
 
 
 def repo_folder_name(repo_id: str, repo_type: str = "model") -> str:
@@ -21,7 +21,8 @@ def repo_folder_name(repo_id: str, repo_type: str = "model") -> str:
     return f"{repo_type}s--" + repo_id.replace("/", "--")
 
 
-def _digest(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The sha256 hex digest of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -54,7 +55,7 @@ def store_snapshot(
                 tmp.write_bytes(source)
             else:
                 shutil.copyfile(source, tmp)
-            digest = _digest(tmp)
+            digest = file_sha256(tmp)
             tmp.rename(staging / digest)
             blobs[name] = staging / digest
         if commit_hash is None:

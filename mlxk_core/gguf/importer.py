@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tempfile
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlxk_core.cache.records import Quantization
-from mlxk_core.cache.store import repo_folder_name, store_snapshot
+from mlxk_core.cache.store import file_sha256, repo_folder_name, store_snapshot
 from mlxk_core.errors import ImportFailed
 from mlxk_core.gguf.config import check_supported, llama_config
 from mlxk_core.gguf.reader import read_header
@@ -48,14 +47,6 @@ def default_repo_id(path: Path) -> str:
     """The repo id an import uses without ``--name``: ``local/<file stem>``."""
     stem = re.sub(r"[^\w.-]+", "-", Path(path).stem).strip("-.") or "model"
     return f"{DEFAULT_ORG}/{stem}"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _existing(cache_dir: Path, repo_id: str, sha256: str) -> Path | None:
@@ -115,7 +106,7 @@ def import_gguf(
         raise ImportFailed(f"Invalid model name '{repo_id}'", hint="use the form org/name")
     header = read_header(path)
     check_supported(header, path.name)
-    sha256 = _sha256(path)
+    sha256 = file_sha256(path)
     types = tuple(sorted({t.ggml_type for t in header.tensors}))
     existing = None if force else _existing(settings.cache_dir, repo_id, sha256)
     if existing is not None:
