@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.responses import JSONResponse
 
 from mlxk_core.errors import (
@@ -86,6 +88,13 @@ def error_body(err: ApiError) -> dict[str, object]:
     }
 
 
+class _AsciiJSON(JSONResponse):
+    """JSON escaped to ASCII: messages may quote client input (lone surrogates included)."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+
 def error_response(err: ApiError) -> JSONResponse:
     """An error as a JSON response with its status and headers."""
-    return JSONResponse(error_body(err), status_code=err.status, headers=err.headers)
+    return _AsciiJSON(error_body(err), status_code=err.status, headers=err.headers)

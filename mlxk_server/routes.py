@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from mlxk_core.cache.records import CachedModel
 from mlxk_core.errors import ModelNotFound
@@ -25,6 +26,7 @@ __all__ = ["ROUTES"]
 
 T = TypeVar("T")
 W = TypeVar("W", bound=BaseModel)
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _state(request: Request) -> Any:
@@ -142,11 +144,44 @@ async def completions(request: Request) -> Response:
     return await _complete(request, CompletionRequest, "text")
 
 
+def _only(method: str, endpoint: Endpoint) -> Endpoint:
+    """``endpoint`` for ``method`` (GET also answers HEAD); other methods get a 405 error."""
+    allowed = {method, "HEAD"} if method == "GET" else {method}
+
+    async def handle(request: Request) -> Response:
+        if request.method not in allowed:
+            raise ApiError(405, f"Method {request.method} is not allowed here; use {method}",
+                           code="method_not_allowed", headers={"Allow": ", ".join(sorted(allowed))})
+        return await endpoint(request)
+
+    handle.__doc__ = endpoint.__doc__
+    return handle
+
+
+async def unknown_path(request: Request) -> Response:
+    """Any path the API does not have."""
+    raise ApiError(404, f"Unknown path '{request.url.path}'", code="unknown_url")
+
+
+class _Fallback(Route):
+    """Matches every HTTP request (paths with newlines too, which path patterns never match)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """A full match for any HTTP request."""
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        return Match.FULL, {"endpoint": self.endpoint, "path_params": {}}
+
+
+# every route takes every method, so a wrong one gets the OpenAI error shape, not plain text
+_ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
 ROUTES = (
-    Route("/health", health, methods=["GET"]),
-    Route("/v1/loaded", loaded, methods=["GET"]),
-    Route("/v1/models", list_models, methods=["GET"]),
-    Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
-    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-    Route("/v1/completions", completions, methods=["POST"]),
+    Route("/health", _only("GET", health), methods=_ANY),
+    Route("/v1/loaded", _only("GET", loaded), methods=_ANY),
+    Route("/v1/models", _only("GET", list_models), methods=_ANY),
+    Route("/v1/models/{model_id:path}", _only("GET", get_model), methods=_ANY),
+    Route("/v1/chat/completions", _only("POST", chat_completions), methods=_ANY),
+    Route("/v1/completions", _only("POST", completions), methods=_ANY),
+    _Fallback("/", unknown_path, methods=_ANY),
 )

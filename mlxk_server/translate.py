@@ -18,21 +18,31 @@ __all__ = ["Shape", "to_core", "usage_dict"]
 _ROLE_ALIASES = {"developer": "system"}
 
 
+def _utf8(text: str, param: str) -> str:
+    """``text`` if it can be encoded as UTF-8 (JSON escapes can carry lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "Text must be valid Unicode (no lone surrogates)",
+                       param=param, code="invalid_text") from None
+    return text
+
+
 def _text(message: ChatMessageIn, index: int) -> str:
     content = message.content
     if content is None:
         return ""
     if isinstance(content, str):
-        return content
+        return _utf8(content, f"messages[{index}].content")
     parts = []
     for part in content:
         if part.type != "text" or part.text is None:
             raise ApiError(
-                400, f"Only text content parts are supported, got '{part.type}'",
+                400, f"Only text content parts are supported, got {part.type[:40]!r}",
                 param=f"messages[{index}].content",
             )
         parts.append(part.text)
-    return "".join(parts)
+    return _utf8("".join(parts), f"messages[{index}].content")
 
 
 def _messages(body: ChatCompletionRequest) -> tuple[ChatMessage, ...]:
@@ -41,7 +51,7 @@ def _messages(body: ChatCompletionRequest) -> tuple[ChatMessage, ...]:
         role = _ROLE_ALIASES.get(msg.role, msg.role)
         if role not in ("system", "user", "assistant"):
             raise ApiError(
-                400, f"Unknown role '{msg.role}': use system, user or assistant",
+                400, f"Unknown role {msg.role[:40]!r}: use system, user or assistant",
                 param=f"messages[{i}].role",
             )
         out.append(ChatMessage(role, _text(msg, i)))  # type: ignore[arg-type]
@@ -50,10 +60,10 @@ def _messages(body: ChatCompletionRequest) -> tuple[ChatMessage, ...]:
 
 def _prompt(body: CompletionRequest) -> str:
     if isinstance(body.prompt, str):
-        return body.prompt
+        return _utf8(body.prompt, "prompt")
     if len(body.prompt) != 1:
         raise ApiError(400, "prompt must be a string or a list of one string", param="prompt")
-    return body.prompt[0]
+    return _utf8(body.prompt[0], "prompt")
 
 
 def _params(body: ChatCompletionRequest | CompletionRequest) -> GenerationParams:
@@ -63,7 +73,10 @@ def _params(body: ChatCompletionRequest | CompletionRequest) -> GenerationParams
     if isinstance(body, ChatCompletionRequest) and body.max_completion_tokens is not None:
         max_tokens = body.max_completion_tokens
     stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
-    values: dict[str, Any] = {"max_tokens": max_tokens, "seed": body.seed, "stop": stop}
+    stop = tuple(_utf8(s, "stop") for s in stop)
+    # any integer is a seed; the generator takes 64 bits
+    seed = None if body.seed is None else body.seed % 2**64
+    values: dict[str, Any] = {"max_tokens": max_tokens, "seed": seed, "stop": stop}
     if body.temperature is not None:
         values["temperature"] = body.temperature
     if body.top_p is not None:
