@@ -15,7 +15,6 @@ import pytest
 
 from tests.factory.random_llama import build_random_llama
 
-pytestmark = pytest.mark.slow
 MLXK = [str(Path(sys.executable).parent / "mlxk")]
 
 
