@@ -196,7 +196,7 @@ class _Worker:
     def loop(self) -> None:
         e = self.e
         while not e._stopping.is_set():
-            self._take(block=not self.slots)
+            self._take(block=not self.slots and not self.waiting)
             if e._stopping.is_set():
                 break
             self._drop_cancelled_waiting()
