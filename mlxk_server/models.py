@@ -83,10 +83,10 @@ class Catalog:
         resolved: ResolvedModel = self._index().resolve(name, allow_local=False)
         if resolved.repo_id is None or not self._allowed(name, resolved.repo_id):
             raise ModelNotFound(name)
+        if not resolved.health.healthy:  # first: damage can make an MLX model look foreign
+            raise UnhealthyModel(resolved.repo_id, resolved.health.reasons)
         if resolved.facts.framework != "mlx":
             raise ModelNotFound(name, hint="only MLX models can be served; see `mlxk list`")
-        if not resolved.health.healthy:
-            raise UnhealthyModel(resolved.repo_id, resolved.health.reasons)
         return resolved
 
 

@@ -18,6 +18,7 @@ from mlxk_core.cache.records import CachedModel
 from mlxk_core.errors import ModelNotFound
 from mlxk_core.version import __version__
 from mlxk_server.errors import ApiError
+from mlxk_server.problems import SERVER_SIDE, Problems
 from mlxk_server.sse import event_stream
 from mlxk_server.translate import Shape, to_core
 from mlxk_server.wire import ChatCompletionRequest, CompletionRequest
@@ -31,6 +32,14 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def _state(request: Request) -> Any:
     return request.app.state.mlxk
+
+
+def _problems(request: Request) -> Problems:
+    """The app's record of failing models (made on first use, on the event loop)."""
+    found = getattr(request.app.state, "mlxk_problems", None)
+    if found is None:
+        found = request.app.state.mlxk_problems = Problems()
+    return found  # type: ignore[no-any-return]
 
 
 async def _body(request: Request, limit: int) -> Any:
@@ -68,7 +77,8 @@ def _model_doc(model: CachedModel) -> dict[str, Any]:
 async def health(request: Request) -> Response:
     """Liveness, version and what is loaded."""
     status = _state(request).engine.status()
-    return JSONResponse({"status": "ok", "version": __version__, **status})
+    return JSONResponse({"status": "ok", "version": __version__, **status,
+                         "problems": _problems(request).describe()})
 
 
 async def loaded(request: Request) -> Response:
@@ -116,19 +126,29 @@ async def _complete(request: Request, wire: type[ChatCompletionRequest | Complet
     state = _state(request)
     body = _parse(wire, await _body(request, state.settings.max_body_bytes))
     core = to_core(body)
-    model = await run_in_threadpool(state.catalog.resolve, body.model)
-    job = state.engine.submit(model, core)
-    await _until_disconnect(request, job.started())
+    problems = _problems(request)
+    try:
+        model = await run_in_threadpool(state.catalog.resolve, body.model)
+        job = state.engine.submit(model, core)
+        await _until_disconnect(request, job.started())
+    except SERVER_SIDE as exc:
+        problems.record(getattr(exc, "name", None) or body.model, exc)
+        raise
+    name = model.repo_id or body.model
+    problems.clear(name)
     shape = Shape(kind, body.model)  # type: ignore[arg-type]
     if body.stream:
         usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(
-            event_stream(job.chunks(), shape, include_usage=usage),
+            event_stream(problems.watch(name, job.chunks()), shape, include_usage=usage),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     try:
         completion = await _until_disconnect(request, job.completion())
+    except SERVER_SIDE as exc:
+        problems.record(name, exc)
+        raise
     finally:
         job.cancel()
     return JSONResponse(shape.whole(completion))
