@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -79,11 +80,19 @@ async def _server_error(request: Request, exc: Exception) -> JSONResponse:
 def create_app(
     settings: ServerSettings | None = None,
     *,
-    backend: BackendFactory = default_backend,
+    backend: BackendFactory | None = None,
     catalog: Catalog | None = None,
 ) -> Starlette:
-    """The server app; ``settings`` None reads them from the environment now."""
+    """The server app; ``settings`` None reads them from the environment now.
+
+    ``backend`` builds the backend of each model loaded; None: the MLX backend with the core
+    settings (BLAS) and the layout overrides of ``settings``.
+    """
     conf = settings or ServerSettings.from_env()
+    if backend is None:
+        backend = functools.partial(
+            default_backend, settings=conf.core, dtype=conf.dtype, dequantize=conf.dequantize
+        )
     middleware = []
     if conf.cors_origins:
         middleware.append(Middleware(

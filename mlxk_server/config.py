@@ -24,7 +24,10 @@ def _number(env: Mapping[str, str], name: str, default: float | None) -> float |
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """Everything the server needs; ``core`` locates the cache."""
+    """Everything the server needs; ``core`` locates the cache (and names the BLAS).
+
+    ``dtype`` and ``dequantize`` override the MLX backend's automatic weight layout (None: auto).
+    """
 
     core: Settings
     host: str = "127.0.0.1"
@@ -39,6 +42,8 @@ class ServerSettings:
     idle_unload: float | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_batch: int = 32
+    dtype: str | None = None
+    dequantize: bool | None = None
 
     @classmethod
     def from_env(

@@ -5,6 +5,10 @@ a time, so every request for that model shares it), admits every waiting request
 model into the running set, and then advances all of them one token per step, checking for
 new work and cancellations between steps. A request for another model waits for the running
 set to drain, then the swap happens.
+
+Shutdown (``stop``): waiting requests get a 503, running ones end at once with what they have
+(a final chunk with finish reason ``stop``, so every stream still ends with ``[DONE]``), the
+models are released and the thread frees its MLX streams before it ends.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from mlxk_core.errors import GenerationError, MlxkError
 from mlxk_core.generation.events import Chunk, Completion
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.sequence import collect
-from mlxk_server.errors import QueueFull
+from mlxk_server.errors import ApiError, QueueFull
 from mlxk_server.models import LoadedModel, ModelPool, model_key
 from mlxk_server.slots import Slot, SlotSet, make_set, open_slot
 
@@ -47,6 +51,7 @@ class Job:
         self._loop = asyncio.get_running_loop()
         self._items: asyncio.Queue[Any] = asyncio.Queue()
         self.done = False
+        self.reasoning = model.facts.reasoning  # the Runner's verdict, set when admitted
 
     def push(self, item: Any) -> None:
         """Hand a chunk, an error or the start signal to the event loop (engine thread)."""
@@ -91,7 +96,7 @@ class Job:
 
     async def completion(self) -> Completion:
         """The whole completion."""
-        return collect([c async for c in self.chunks()], reasoning=self.model.facts.reasoning)
+        return collect([c async for c in self.chunks()], reasoning=self.reasoning)
 
 
 class Engine:
@@ -130,21 +135,24 @@ class Engine:
 
     def submit(self, model: ResolvedModel, request: GenerationRequest) -> Job:
         """Queue a request; QueueFull when too many are already waiting."""
-        if self._stopping.is_set():
-            raise QueueFull(retry_after=5)
-        with self._lock:
+        job = Job(model, request, self)
+        with self._lock:  # the worker's last drain of the inbox holds it too: no job is lost
+            if self._stopping.is_set():
+                raise _shutting_down()
             if self._waiting_count >= self._max_queue:
                 raise QueueFull()
             self._waiting_count += 1
-        job = Job(model, request, self)
-        self._inbox.put(job)
+            self._inbox.put(job)
         return job
 
     def preload(self, model: ResolvedModel) -> None:
         """Load a model before the first request (runs on the worker thread, waits for it)."""
         done = threading.Event()
         errors: list[BaseException] = []
-        self._inbox.put(_Preload(model, done, errors))  # type: ignore[arg-type]
+        with self._lock:
+            if self._stopping.is_set():
+                raise _shutting_down()
+            self._inbox.put(_Preload(model, done, errors))  # type: ignore[arg-type]
         done.wait()
         if errors:
             raise errors[0]
@@ -167,6 +175,9 @@ class Engine:
         finally:
             worker.shutdown()
             self._pool.close()
+            from mlxk_core.backends.mlx import release_thread
+
+            release_thread()
 
     def _admitted(self, n: int) -> None:
         with self._lock:
@@ -176,6 +187,20 @@ class Engine:
     def _finished(self, n: int) -> None:
         with self._lock:
             self._active_count -= n
+
+
+def _shutting_down() -> ApiError:
+    return ApiError(503, "The server is shutting down", type="server_error",
+                    code="shutting_down", headers={"Retry-After": "5"})
+
+
+def _drain(inbox: queue.SimpleQueue[Any]) -> list[Any]:
+    items = []
+    while True:
+        try:
+            items.append(inbox.get_nowait())
+        except queue.Empty:
+            return items
 
 
 class _Preload:
@@ -289,6 +314,7 @@ class _Worker:
                 job.push(GenerationError(f"Generation failed to start: {exc}"))
                 continue
             self.slots[key] = (slot, job)
+            job.reasoning = slot.decoder.reasoning
             job.push(_STARTED)
 
     def _step(self) -> None:
@@ -304,9 +330,9 @@ class _Worker:
             log.exception("generation failed")
             self.fail_all(GenerationError(f"Generation failed: {exc}"))
             if self.loaded is not None:  # a model that failed mid-generation is reloaded afresh
-                key = model_key(self.loaded.model)
+                name = model_key(self.loaded.model)
                 self._release_running()
-                self.e._pool.unload(key)
+                self.e._pool.unload(name)
             return
         for key, tokens in result.tokens.items():
             entry = self.slots.get(key)
@@ -342,9 +368,19 @@ class _Worker:
 
     def shutdown(self) -> None:
         for key in list(self.slots):
-            self._end(key, "stop")
+            self._end(key, "cancelled")
+        with self.e._lock:
+            left = _drain(self.e._inbox)
+        for item in left:
+            if isinstance(item, Job):
+                self.waiting.append(item)
+            elif isinstance(item, _Preload):
+                item.errors.append(_shutting_down())
+                item.done.set()
+        self.e._admitted(len(self.waiting))
+        self.e._finished(len(self.waiting))
         for job in self.waiting:
-            job.push(QueueFull(retry_after=5))
+            job.push(_shutting_down())
         self.waiting.clear()
         self._release_running()
 

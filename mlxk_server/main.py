@@ -1,25 +1,32 @@
-"""``mlxk-serve``: flags -> ServerSettings -> uvicorn; the only module that imports uvicorn."""
+"""``mlxk-serve``: flags -> ServerSettings -> uvicorn; the only module that imports uvicorn.
+
+Shutdown: SIGINT or SIGTERM (taken by :class:`SignalWatch`, so no C library can swallow them)
+stops accepting connections and tells the engine to stop; waiting requests get a 503, running
+ones end at once with a last chunk (finish reason ``stop``) and ``[DONE]``; the models are
+released and the process exits 0. A second SIGINT skips waiting for connections.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
-from collections.abc import Iterator, Sequence
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
+from typing import Any
 
+from mlxk_core.backends.cpu_fastpath import COMPUTE_DTYPES
 from mlxk_server.config import ServerSettings
+from mlxk_server.signals import SignalWatch
 
-__all__ = ["build_parser", "main", "serve", "settings_from_args"]
+__all__ = ["add_arguments", "build_parser", "main", "serve", "settings_from_args"]
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+log = logging.getLogger("mlxk.server")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The flags of ``mlxk-serve`` (``mlxk serve`` offers the same ones)."""
-    p = argparse.ArgumentParser(
-        prog="mlxk-serve", description="OpenAI-compatible server for cached MLX models."
-    )
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the server's flags to ``p`` (``mlxk-serve`` and ``mlxk serve`` share them)."""
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--model", help="model to load at start-up (default: none)")
@@ -30,9 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-queue", type=int, default=64, help="requests allowed to wait")
     p.add_argument("--max-batch", type=int, default=32, help="sequences decoded together")
     p.add_argument("--idle-unload", type=float, help="unload a model idle this many seconds")
+    p.add_argument("--dtype", choices=COMPUTE_DTYPES,
+                   help="compute dtype (default: float32 on CPU, as stored on a GPU)")
+    p.add_argument("--dequantize", action=argparse.BooleanOptionalAction, default=None,
+                   help="hold quantized weights dense in memory (default: on CPU with a fast "
+                   "BLAS, when they fit)")
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"])
     return p
+
+
+def build_parser(prog: str = "mlxk-serve") -> argparse.ArgumentParser:
+    """The flags of ``mlxk-serve`` (``mlxk serve`` parses the same ones)."""
+    return add_arguments(argparse.ArgumentParser(
+        prog=prog, description="OpenAI-compatible server for cached MLX models."
+    ))
 
 
 def _split(value: str | None) -> tuple[str, ...] | None:
@@ -48,43 +67,84 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         max_loaded_models=args.max_loaded_models, api_key=args.api_key,
         cors_origins=_split(args.cors_origins), max_queue=args.max_queue,
         max_batch=args.max_batch, idle_unload=args.idle_unload, log_level=args.log_level,
+        dtype=args.dtype, dequantize=args.dequantize,
     )
 
 
-def serve(settings: ServerSettings) -> int:
-    """Run the server until SIGINT/SIGTERM; returns 0 after a clean shutdown."""
+def _configure_logging(level: str) -> None:
+    """Send ``mlxk.*`` records to stderr in uvicorn's format."""
+    from uvicorn.logging import DefaultFormatter
+
+    logger = logging.getLogger("mlxk")
+    logger.setLevel(level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def _report_blas(settings: ServerSettings) -> None:
+    """Load the BLAS (before mlx is first imported) and say which one serves the CPU."""
+    from mlxk_core.backends.blas import blas_hint_once, ensure_blas
+
+    blas = ensure_blas(settings.core.blas)
+    where = f" ({blas.path})" if blas.path else ""
+    log.info("BLAS: %s%s%s", blas.kind, where, f"; {blas.detail}" if blas.detail else "")
+    hint = blas_hint_once(blas)
+    if hint:
+        log.warning("%s", hint)
+
+
+def _server(config: Any, on_exit: Callable[[], None], *, watched: bool) -> Any:
     import uvicorn
-
-    from mlxk_server.app import create_app
-
-    app = create_app(settings)
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
-            # uvicorn re-raises the signal after shutdown; we exit 0 instead.
-            previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
-            try:
+            if watched:  # signals come from the SignalWatch (uvicorn would re-raise them)
                 yield
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
+                return
+            with super().capture_signals():
+                yield
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            state = getattr(app.state, "mlxk", None)
-            if state is not None:  # end in-flight streams now, so connections close quickly
-                state.engine.stop(timeout=0)
+            on_exit()  # end in-flight streams now, so their connections close at once
             super().handle_exit(sig, frame)
 
-    config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level,
-        timeout_graceful_shutdown=3, timeout_keep_alive=5,
-    )
-    Server(config).run()
+    return Server(config)
+
+
+def serve(settings: ServerSettings) -> int:
+    """Run the server until SIGINT/SIGTERM; returns 0 after a clean shutdown."""
+    with SignalWatch() as signals:  # first: every thread started later inherits the mask
+        _configure_logging(settings.log_level)
+        _report_blas(settings)
+        import uvicorn
+
+        from mlxk_server.app import create_app
+
+        app = create_app(settings)
+
+        def stop_engine() -> None:
+            state = getattr(app.state, "mlxk", None)
+            if state is not None:
+                state.engine.stop(timeout=0)
+
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level=settings.log_level,
+            timeout_graceful_shutdown=3, timeout_keep_alive=5,
+        )
+        server = _server(config, stop_engine, watched=signals.active)
+        signals.connect(lambda sig: server.handle_exit(sig, None))
+        server.run()
+        state = getattr(app.state, "mlxk", None)
+        if state is not None:  # after a forced exit the lifespan did not stop it
+            state.engine.stop()
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point of ``mlxk-serve``."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "mlxk-serve") -> None:
+    """Console entry point of ``mlxk-serve`` (``mlxk serve`` calls it with its arguments)."""
+    args = build_parser(prog).parse_args(argv)
     raise SystemExit(serve(settings_from_args(args)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -12,7 +13,9 @@ from typing import Any
 
 from mlxk_core.backends.base import Backend, ModelInfo
 from mlxk_core.cache.records import CachedModel, ResolvedModel
-from mlxk_core.errors import MlxkError, ModelLoadError, ModelNotFound, UnhealthyModel
+from mlxk_core.errors import MlxkError, ModelNotFound, UnhealthyModel
+from mlxk_core.generation.runner import Runner
+from mlxk_core.generation.tokens import TokenPolicy
 from mlxk_core.settings import Settings
 
 __all__ = [
@@ -27,11 +30,19 @@ _REPO_ID = re.compile(
 )
 
 
-def default_backend(model: ResolvedModel) -> Backend:
-    """The MLX backend (imported only when a model is first loaded)."""
+log = logging.getLogger("mlxk.server")
+
+_POLICY = TokenPolicy(mode="server")
+
+
+def default_backend(
+    model: ResolvedModel, *, settings: Settings | None = None, dtype: str | None = None,
+    dequantize: bool | None = None,
+) -> Backend:
+    """The MLX backend (imported only when a model is first loaded); None: automatic layout."""
     from mlxk_core.backends.mlx import MlxBackend
 
-    return MlxBackend()
+    return MlxBackend(settings=settings, dtype=dtype, dequantize=dequantize)
 
 
 def model_key(model: ResolvedModel) -> str:
@@ -92,13 +103,22 @@ class Catalog:
 
 @dataclass
 class LoadedModel:
-    """A model held in memory by its backend."""
+    """A model held in memory by its Runner (server token policy)."""
 
     model: ResolvedModel
-    backend: Backend
-    info: ModelInfo
+    runner: Runner
     loaded_at: float
     last_used: float
+
+    @property
+    def backend(self) -> Backend:
+        """The backend the Runner loaded the model with."""
+        return self.runner.backend
+
+    @property
+    def info(self) -> ModelInfo:
+        """What the loaded model says about itself."""
+        return self.runner.info
 
     def describe(self) -> dict[str, object]:
         """What ``/health`` and ``/v1/loaded`` show about it."""
@@ -107,7 +127,7 @@ class LoadedModel:
             "size_bytes": _snapshot_size(self.model),
             "loaded_at": self.loaded_at,
             "last_used": self.last_used,
-            "context_length": self.info.context_length,
+            "context_length": self.runner.context_length,
         }
 
 
@@ -119,6 +139,15 @@ def _snapshot_size(model: ResolvedModel) -> int:
         except OSError:
             continue
     return total
+
+
+def _log_loaded(key: str, backend: Backend) -> None:
+    layout = getattr(backend, "layout", None)
+    log.info("loaded %s (weights: %s)", key, layout.reason if layout is not None else "as stored")
+    hint = getattr(backend, "blas_hint", None)
+    text = hint() if callable(hint) else None
+    if text:
+        log.warning("%s", text)
 
 
 class ModelPool:
@@ -144,27 +173,20 @@ class ModelPool:
             self.unload(key)
         while len(self._loaded) >= self._max:
             self.unload(next(iter(self._loaded)))
-        backend = self._factory(model)
-        try:
-            info = backend.load(model.path, name=key)
-        except MlxkError:
-            backend.close()
-            raise
-        except Exception as exc:  # a broken model must not take the server down
-            backend.close()
-            raise ModelLoadError(
-                f"Model '{key}' failed to load: {exc}", hint=f"check it with `mlxk health {key}`"
-            ) from exc
+        runner = Runner(model, backend=self._factory(model), policy=_POLICY)
+        runner.open()  # load errors become ModelLoadError there; the backend is closed
+        _log_loaded(key, runner.backend)
+        held = LoadedModel(model, runner, now, now)
         with self._lock:
-            self._loaded[key] = LoadedModel(model, backend, info, now, now)
-        return self._loaded[key]
+            self._loaded[key] = held
+        return held
 
     def unload(self, key: str) -> None:
         """Release one model."""
         with self._lock:
             held = self._loaded.pop(key, None)
         if held is not None:
-            held.backend.close()
+            held.runner.close()
 
     def unload_idle(self, idle_seconds: float) -> list[str]:
         """Release models nobody used for ``idle_seconds``; return their names."""

@@ -13,12 +13,9 @@ from typing import Any, Protocol
 from mlxk_core.backends.base import PromptTokens, TokenStream
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.sequence import SequenceDecoder
-from mlxk_core.generation.tokens import TokenPolicy
 from mlxk_server.models import LoadedModel
 
 __all__ = ["BatchSet", "Slot", "SlotSet", "StepResult", "StreamSet", "make_set", "open_slot"]
-
-_POLICY = TokenPolicy(mode="server")
 
 
 @dataclass(eq=False)
@@ -40,23 +37,9 @@ class StepResult:
 
 
 def open_slot(key: int, loaded: LoadedModel, request: GenerationRequest) -> Slot:
-    """Format the prompt and set up the pure per-sequence state (ContextOverflow when full)."""
-    backend = loaded.backend
-    prompt = backend.encode(request)
-    max_tokens = _POLICY.max_tokens(
-        prompt_tokens=len(prompt.tokens),
-        context_length=loaded.info.context_length,
-        requested=request.params.max_tokens,
-    )
-    decoder = SequenceDecoder(
-        info=loaded.info,
-        prompt=prompt,
-        params=request.params,
-        max_tokens=max_tokens,
-        detokenizer=backend.detokenizer(raw=request.prompt is not None),
-        reasoning=loaded.model.facts.reasoning,
-    )
-    return Slot(key, prompt, decoder, request)
+    """The Runner's prompt and per-sequence decoder for a request (ContextOverflow when full)."""
+    prompt = loaded.runner.encode(request)
+    return Slot(key, prompt, loaded.runner.sequence(request, prompt), request)
 
 
 class SlotSet(Protocol):

@@ -9,6 +9,7 @@ the KV prompt cache of the last sequence so a new chat turn prefills only the to
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from mlxk_core.generation.prompt_cache import reusable_prefix
 from mlxk_core.generation.request import GenerationParams, GenerationRequest
 from mlxk_core.settings import Settings
 
-__all__ = ["MlxBackend"]
+__all__ = ["MlxBackend", "release_thread"]
 
 
 def _import_mlx(settings: Settings | None) -> tuple[BlasInfo, Any, Any]:
@@ -47,6 +48,19 @@ def _import_mlx(settings: Settings | None) -> tuple[BlasInfo, Any, Any]:
             hint="install `mlx[cpu]` on Linux (or `mlx` on Apple silicon) and `mlx-lm`",
         ) from exc
     return blas, mx, mlx_lm
+
+
+def release_thread() -> None:
+    """Free the calling thread's MLX streams; a worker thread that used MLX calls it last.
+
+    MLX streams are thread-local: a thread that ends holding them can make the process abort
+    at exit ("terminate called without an active exception"). Does nothing if MLX never loaded.
+    """
+    if "mlx.core" not in sys.modules:
+        return
+    import mlx.core as mx
+
+    mx.clear_streams()
 
 
 class MlxBackend:
