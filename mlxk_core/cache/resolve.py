@@ -143,7 +143,7 @@ def _resolved(cache_dir: Path, name: str, rev: ModelRevision) -> ResolvedModel:
     if outside or not is_inside(cache_dir, rev.snapshot_path):
         raise UnsafePath(
             f"'{name}' has files linking outside the cache: {', '.join(outside) or 'snapshot'}",
-            hint=f"run `mlxk rm {rev.repo_id}` and pull it again",
+            hint="mlxk never follows such links: check where they point, remove them by hand",
         )
     return ResolvedModel(
         name=name,
