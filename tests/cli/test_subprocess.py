@@ -76,3 +76,14 @@ def test_console_script_errors_and_usage(hf_cache: Path):
     usage = _run([*_mlxk(), "show"], hf_cache)
     assert usage.returncode == 2
     assert _run([sys.executable, "-m", "mlxk_cli", "list", "--nope"], hf_cache).returncode == 2
+
+
+def test_version_loads_neither_typer_nor_rich() -> None:
+    code = (
+        "import sys; sys.argv = ['mlxk', '--version']\n"
+        "from mlxk_cli.entry import main; main()\n"
+        "print(sorted(m for m in ('typer', 'rich', 'huggingface_hub') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    version, loaded = out.stdout.splitlines()
+    assert version.startswith("mlxk ") and loaded == "[]"
