@@ -24,6 +24,7 @@ from mlxk_server.config import ServerSettings
 from mlxk_server.engine import Engine
 from mlxk_server.errors import ApiError, error_response, from_mlxk
 from mlxk_server.models import BackendFactory, Catalog, ModelPool, default_backend
+from mlxk_server.problems import Problems
 from mlxk_server.routes import ROUTES
 
 __all__ = ["State", "app", "create_app"]
@@ -38,6 +39,7 @@ class State:
     settings: ServerSettings
     catalog: Catalog
     engine: Engine
+    problems: Problems
 
 
 def _lifespan(conf: ServerSettings, backend: BackendFactory, catalog: Catalog | None) -> object:
@@ -50,7 +52,7 @@ def _lifespan(conf: ServerSettings, backend: BackendFactory, catalog: Catalog | 
             idle_unload=conf.idle_unload,
         )
         engine.start()
-        app.state.mlxk = State(conf, cat, engine)
+        app.state.mlxk = State(conf, cat, engine, Problems())
         try:
             if conf.preload:
                 engine.preload(cat.resolve(conf.preload))

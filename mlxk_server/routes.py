@@ -18,7 +18,7 @@ from mlxk_core.cache.records import CachedModel
 from mlxk_core.errors import ModelNotFound
 from mlxk_core.version import __version__
 from mlxk_server.errors import ApiError
-from mlxk_server.problems import SERVER_SIDE, Problems
+from mlxk_server.problems import SERVER_SIDE
 from mlxk_server.sse import event_stream
 from mlxk_server.translate import Shape, to_core
 from mlxk_server.wire import ChatCompletionRequest, CompletionRequest
@@ -32,14 +32,6 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def _state(request: Request) -> Any:
     return request.app.state.mlxk
-
-
-def _problems(request: Request) -> Problems:
-    """The app's record of failing models (made on first use, on the event loop)."""
-    found = getattr(request.app.state, "mlxk_problems", None)
-    if found is None:
-        found = request.app.state.mlxk_problems = Problems()
-    return found  # type: ignore[no-any-return]
 
 
 async def _body(request: Request, limit: int) -> Any:
@@ -78,7 +70,7 @@ async def health(request: Request) -> Response:
     """Liveness, version and what is loaded."""
     status = _state(request).engine.status()
     return JSONResponse({"status": "ok", "version": __version__, **status,
-                         "problems": _problems(request).describe()})
+                         "problems": _state(request).problems.describe()})
 
 
 async def loaded(request: Request) -> Response:
@@ -126,7 +118,7 @@ async def _complete(request: Request, wire: type[ChatCompletionRequest | Complet
     state = _state(request)
     body = _parse(wire, await _body(request, state.settings.max_body_bytes))
     core = to_core(body)
-    problems = _problems(request)
+    problems = state.problems
     try:
         model = await run_in_threadpool(state.catalog.resolve, body.model)
         job = state.engine.submit(model, core)
