@@ -109,6 +109,7 @@ class LoadedModel:
     runner: Runner
     loaded_at: float
     last_used: float
+    size_bytes: int  # weights on disk, measured once at load (not on every /health)
 
     @property
     def backend(self) -> Backend:
@@ -124,7 +125,7 @@ class LoadedModel:
         """What ``/health`` and ``/v1/loaded`` show about it."""
         return {
             "id": self.model.repo_id,
-            "size_bytes": _snapshot_size(self.model),
+            "size_bytes": self.size_bytes,
             "loaded_at": self.loaded_at,
             "last_used": self.last_used,
             "context_length": self.runner.context_length,
@@ -176,7 +177,7 @@ class ModelPool:
         runner = Runner(model, backend=self._factory(model), policy=_POLICY)
         runner.open()  # load errors become ModelLoadError there; the backend is closed
         _log_loaded(key, runner.backend)
-        held = LoadedModel(model, runner, now, now)
+        held = LoadedModel(model, runner, now, now, _snapshot_size(model))
         with self._lock:
             self._loaded[key] = held
         return held
