@@ -197,11 +197,3 @@ def tiny_llama(
         tensors[gguf_name(name)] = (kind, data, shape)
     return write_gguf(path, tiny_metadata(), tensors), reference
 
-
-def cache_tree(root: Path) -> dict[str, bytes | str]:
-    """Every path under ``root`` with its content (or link target): compare before and after."""
-    return {
-        str(p.relative_to(root)): (str(p.readlink()) if p.is_symlink() else
-                                   p.read_bytes() if p.is_file() else "dir")
-        for p in sorted(root.rglob("*"))
-    }

@@ -10,7 +10,8 @@ import pytest
 from mlxk_core.errors import ImportFailed
 from mlxk_core.gguf import import_gguf
 from mlxk_core.settings import Settings
-from tests.core.gguf_builder import F32, Q4_K, cache_tree, tiny_llama, tiny_metadata, write_gguf
+from tests.core.gguf_builder import F32, Q4_K, tiny_llama, tiny_metadata, write_gguf
+from tests.fakehub.fixtures import cache_picture
 
 
 @pytest.fixture
@@ -28,10 +29,10 @@ def _norm_only(path: Path, metadata: dict, kind: int = F32, data: object = None)
 
 
 def _refused(settings: Settings, path: Path, match: str) -> ImportFailed:
-    before = cache_tree(settings.cache_dir)
+    before = cache_picture(settings.cache_dir)
     with pytest.raises(ImportFailed, match=match) as info:
         import_gguf(path, settings=settings, repo_id="local/bad", force=True)
-    assert cache_tree(settings.cache_dir) == before
+    assert cache_picture(settings.cache_dir) == before
     assert info.value.hint
     return info.value
 
@@ -82,8 +83,8 @@ def test_truncated_file(tmp_path: Path, settings: Settings):
 
 def test_invalid_name_is_refused(tmp_path: Path, settings: Settings):
     good, _ = tiny_llama(tmp_path / "tiny.gguf")
-    before = cache_tree(settings.cache_dir)
+    before = cache_picture(settings.cache_dir)
     for name in ("no-slash", "../escape", "a/b/c", "/abs/x"):
         with pytest.raises(ImportFailed, match="Invalid model name"):
             import_gguf(good, settings=settings, repo_id=name)
-    assert cache_tree(settings.cache_dir) == before
+    assert cache_picture(settings.cache_dir) == before

@@ -13,7 +13,8 @@ from mlxk_core.errors import ImportFailed
 from mlxk_core.gguf import default_repo_id, import_gguf
 from mlxk_core.gguf.tokenizer import tokenizer_files
 from mlxk_core.settings import Settings
-from tests.core.gguf_builder import SHAPE, TOKENS, cache_tree, tiny_llama, tiny_metadata
+from tests.core.gguf_builder import SHAPE, TOKENS, tiny_llama, tiny_metadata
+from tests.fakehub.fixtures import cache_picture
 
 PROMPT_IDS = [1, 60, 75, 200, 263, 7, 2, 100]
 
@@ -124,10 +125,10 @@ def test_tokenizer_round_trips_and_knows_its_special_tokens(tmp_path: Path, sett
 def test_reimport_reuses_the_snapshot_unless_forced(tmp_path: Path, settings: Settings):
     gguf, _ = tiny_llama(tmp_path / "tiny.gguf")
     first = import_gguf(gguf, settings=settings)
-    before = cache_tree(settings.cache_dir)
+    before = cache_picture(settings.cache_dir)
     again = import_gguf(gguf, settings=settings)
     assert again.reused and again.snapshot_path == first.snapshot_path
-    assert cache_tree(settings.cache_dir) == before
+    assert cache_picture(settings.cache_dir) == before
     forced = import_gguf(gguf, settings=settings, force=True)
     assert not forced.reused and forced.snapshot_path == first.snapshot_path
 
