@@ -13,90 +13,27 @@ models are released and the thread frees its MLX streams before it ends.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import queue
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
 from typing import Any
 
 from mlxk_core.cache.records import ResolvedModel
 from mlxk_core.errors import GenerationError, MlxkError
-from mlxk_core.generation.events import Chunk, Completion
+from mlxk_core.generation.events import FinishReason
 from mlxk_core.generation.request import GenerationRequest
-from mlxk_core.generation.sequence import collect
 from mlxk_server.errors import ApiError, QueueFull
+from mlxk_server.jobs import Job
 from mlxk_server.models import LoadedModel, ModelPool, model_key
 from mlxk_server.slots import Slot, SlotSet, make_set, open_slot
 
 __all__ = ["Engine", "Job"]
 
 log = logging.getLogger("mlxk.server")
-_STARTED = object()
 _IDLE_POLL = 1.0
-
-
-class Job:
-    """One request on its way through the engine, read from the event loop."""
-
-    def __init__(self, model: ResolvedModel, request: GenerationRequest, engine: Engine) -> None:
-        self.model = model
-        self.request = request
-        self.key = model_key(model)
-        self.cancelled = threading.Event()
-        self._engine = engine
-        self._loop = asyncio.get_running_loop()
-        self._items: asyncio.Queue[Any] = asyncio.Queue()
-        self.done = False
-        self.reasoning = model.facts.reasoning  # the Runner's verdict, set when admitted
-
-    def push(self, item: Any) -> None:
-        """Hand a chunk, an error or the start signal to the event loop (engine thread)."""
-        try:
-            self._loop.call_soon_threadsafe(self._items.put_nowait, item)
-        except RuntimeError:  # the loop is gone: nobody is listening any more
-            self.cancelled.set()
-
-    def cancel(self) -> None:
-        """Stop generating for this request (a client went away)."""
-        if not self.done:
-            self.cancelled.set()
-            self._engine.wake()
-
-    async def _next(self) -> Any:
-        item = await self._items.get()
-        if isinstance(item, BaseException):
-            self.done = True
-            raise item
-        return item
-
-    async def started(self) -> None:
-        """Wait until the model is loaded and the prompt accepted; raise what went wrong."""
-        try:
-            item = await self._next()
-        except BaseException:
-            self.cancel()
-            raise
-        assert item is _STARTED
-
-    async def chunks(self) -> AsyncIterator[Chunk]:
-        """The chunks as they are produced; leaving early cancels the generation."""
-        try:
-            while True:
-                chunk: Chunk = await self._next()
-                yield chunk
-                if chunk.finish_reason is not None:
-                    self.done = True
-                    return
-        finally:
-            self.cancel()
-
-    async def completion(self) -> Completion:
-        """The whole completion."""
-        return collect([c async for c in self.chunks()], reasoning=self.reasoning)
 
 
 class Engine:
@@ -135,7 +72,7 @@ class Engine:
 
     def submit(self, model: ResolvedModel, request: GenerationRequest) -> Job:
         """Queue a request; QueueFull when too many are already waiting."""
-        job = Job(model, request, self)
+        job = Job(model, request, self.wake)
         with self._lock:  # the worker's last drain of the inbox holds it too: no job is lost
             if self._stopping.is_set():
                 raise _shutting_down()
@@ -187,6 +124,10 @@ class Engine:
     def _finished(self, n: int) -> None:
         with self._lock:
             self._active_count -= n
+
+    def _dropped(self, n: int) -> None:
+        with self._lock:
+            self._waiting_count -= n
 
 
 def _shutting_down() -> ApiError:
@@ -259,8 +200,7 @@ class _Worker:
     def _drop_cancelled_waiting(self) -> None:
         kept = deque(j for j in self.waiting if not j.cancelled.is_set())
         if len(kept) != len(self.waiting):
-            self.e._admitted(len(self.waiting) - len(kept))
-            self.e._finished(len(self.waiting) - len(kept))
+            self.e._dropped(len(self.waiting) - len(kept))
             self.waiting = kept
 
     def _release_running(self) -> None:
@@ -285,8 +225,7 @@ class _Worker:
     def _fail_waiting(self, key: str, exc: BaseException) -> None:
         failed = [j for j in self.waiting if j.key == key]
         self.waiting = deque(j for j in self.waiting if j.key != key)
-        self.e._admitted(len(failed))
-        self.e._finished(len(failed))
+        self.e._dropped(len(failed))
         for job in failed:
             job.push(exc)
 
@@ -315,7 +254,7 @@ class _Worker:
                 continue
             self.slots[key] = (slot, job)
             job.reasoning = slot.decoder.reasoning
-            job.push(_STARTED)
+            job.start()
 
     def _step(self) -> None:
         assert self.running is not None
@@ -353,7 +292,7 @@ class _Worker:
         if self.loaded is not None:
             self.loaded.last_used = time.time()
 
-    def _end(self, key: int, reason: Any) -> None:
+    def _end(self, key: int, reason: FinishReason | None) -> None:
         slot, job = self.slots.pop(key)
         if self.running is not None:
             self.running.remove(slot)
@@ -377,8 +316,7 @@ class _Worker:
             elif isinstance(item, _Preload):
                 item.errors.append(_shutting_down())
                 item.done.set()
-        self.e._admitted(len(self.waiting))
-        self.e._finished(len(self.waiting))
+        self.e._dropped(len(self.waiting))
         for job in self.waiting:
             job.push(_shutting_down())
         self.waiting.clear()
