@@ -7,20 +7,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from mlxk_core.cache.index import CacheIndex
 from tests.fakehub import FakeHub, Fault, fixtures, samples
+from tests.programs import console_script
 
 hub = fixtures.hub
 
 
 def _mlxk(*args: str) -> list[str]:
-    script = Path(sys.executable).with_name("mlxk")
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "mlxk_cli"]
-    return [*base, *args]
+    return [console_script("mlxk"), *args]
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,8 +13,7 @@ import psutil
 import pytest
 
 from tests.factory.random_llama import build_random_llama
-
-MLXK = [str(Path(sys.executable).parent / "mlxk")]
+from tests.programs import console_script
 
 
 @pytest.fixture
@@ -33,7 +31,7 @@ def _wait_for_output(stream: object, timeout: float = 60.0) -> bytes:
 
 def _start(args: list[str], stdin: int | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [*MLXK, "run", *args, "--temperature", "0"], stdin=stdin,
+        [console_script("mlxk"), "run", *args, "--temperature", "0"], stdin=stdin,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy(),
     )
 

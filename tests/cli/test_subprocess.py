@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.programs import console_script
+
 HEAVY = ("mlx", "mlx_lm", "transformers")
 
 # Runs `mlxk ARGS` in-process and, at exit, reports which heavy modules got imported.
@@ -22,8 +24,7 @@ main()
 
 
 def _mlxk() -> list[str]:
-    script = Path(sys.executable).with_name("mlxk")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mlxk_cli"]
+    return [console_script("mlxk")]
 
 
 def _run(cmd: list[str], cache: Path) -> subprocess.CompletedProcess[str]:

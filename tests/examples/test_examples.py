@@ -5,11 +5,8 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 
 from tests.factory import QA, REASONING
 from tests.factory.variants import make_missing_shard
+from tests.programs import console_script, free_port, wait_healthy
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 Install = Callable[[str], str]
@@ -98,33 +96,19 @@ def test_cancel_from_the_reader_thread_ends_the_stream_early(install_model: Inst
     assert match is not None and 2 <= int(match[1]) <= 4, finish
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def serve(install_model: Install) -> Iterator[tuple[str, str]]:
+def serve(install_model: Install, hf_cache: Path) -> Iterator[tuple[str, str]]:
     """``mlxk-serve`` as a process over a cache with the chat model; yields (its /v1 URL, model)."""
     repo = install_model("chat")
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
+    log = hf_cache.parent / "serve.log"
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlxk-serve"), "--port", url.rsplit(":", 1)[1],
-         "--log-level", "warning"],
-        env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [console_script("mlxk-serve"), "--port", url.rsplit(":", 1)[1], "--log-level", "warning"],
+        env={**os.environ}, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else "exited"
-            assert time.monotonic() < deadline, "mlxk-serve did not answer /health"
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_healthy(url, proc, log=log)
         yield url + "/v1", repo
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
@@ -144,6 +128,6 @@ def test_openai_client_streams_from_mlxk_serve(serve: tuple[str, str]) -> None:
 
 
 def test_openai_client_without_a_server_says_so(hf_cache: Path) -> None:
-    nobody = f"http://127.0.0.1:{_free_port()}/v1"
+    nobody = f"http://127.0.0.1:{free_port()}/v1"
     done = run_example("openai_client.py", "some-model", "question", nobody, ok=False)
     assert done.stderr.startswith("error: Connection error")

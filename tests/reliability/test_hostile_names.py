@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from mlxk_core.backends.mlx import MlxBackend
 from tests.factory import variants as v
 from tests.fakehub.fixtures import cache_picture
+from tests.programs import console_script
 from tests.reliability.pulltools import mlxk
 from tests.reliability.recorder import Figures
 
@@ -181,12 +181,12 @@ def test_hostile_names_through_the_installed_mlxk(
     """The same names through the real `mlxk` executable (rm --force), in a subprocess."""
     monkeypatch.chdir(world.cache)
     before = world.picture()
-    exe = Path(sys.executable).with_name("mlxk")
+    exe = console_script("mlxk")
     for name in _names(world):
         if "\x00" in name:
             continue  # argv cannot carry a NUL byte
         done = subprocess.run(
-            [str(exe), "rm", name, "--force"], capture_output=True, text=True, timeout=60
+            [exe, "rm", name, "--force"], capture_output=True, text=True, timeout=60
         )
         figures.input()
         figures.served()

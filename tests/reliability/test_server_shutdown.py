@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,28 +19,11 @@ import psutil
 import pytest
 
 from tests.factory import build_model
+from tests.programs import assert_port_free, console_script, free_port, wait_healthy
 from tests.reliability.recorder import Figures
 
 CLIENTS = 16
 BOUND_S = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "mlxk-serve exited early"
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("mlxk-serve did not answer /health")
 
 
 class Client(threading.Thread):
@@ -80,19 +61,19 @@ def test_sigterm_under_load_exits_zero_and_leaves_nothing(
     """SIGTERM during 16 streaming clients: exit 0 within 10 s, every client's stream ends,
     no child process left, the port is free."""
     repo = build_model("chat", hf_cache)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = hf_cache.parent / "serve.log"
-    serve = Path(sys.executable).parent / "mlxk-serve"
     proc = subprocess.Popen(
-        [str(serve), "--port", str(port), "--log-level", "warning", "--max-queue", "64"],
+        [console_script("mlxk-serve"), "--port", str(port), "--log-level", "warning",
+         "--max-queue", "64"],
         env={**os.environ, "HF_HUB_CACHE": str(hf_cache)}, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=log.open("wb"),
     )
     stop = threading.Event()
     clients = [Client(url, repo, stop) for _ in range(CLIENTS)]
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc, within=60, log=log)
         for c in clients:
             c.start()
         deadline = time.monotonic() + 60
@@ -123,7 +104,4 @@ def test_sigterm_under_load_exits_zero_and_leaves_nothing(
     figures.served(sum(c.done for c in clients))
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/health")
-    with socket.socket() as s:  # a new server can listen there (as uvicorn binds: reuse-addr)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen()
+    assert_port_free(port)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +17,7 @@ import pytest
 
 from mlxk_core.backends.blas import BLAS_HINT
 from tests.factory import QA, build_model
+from tests.programs import assert_port_free, console_script, free_port, wait_healthy
 
 
 @dataclass
@@ -26,12 +25,6 @@ class Served:
     url: str
     proc: subprocess.Popen[bytes]
     log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _as_in_a_terminal() -> None:
@@ -56,25 +49,17 @@ def _group_members(pgid: int) -> list[int]:
 @contextmanager
 def mlxk_serve(cache: Path, *flags: str, env: dict[str, str] | None = None) -> Iterator[Served]:
     """``mlxk-serve`` in its own process group on a free port, answering /health."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = cache.parent / f"serve-{port}.log"
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlxk-serve"), "--port", str(port), *flags],
+        [console_script("mlxk-serve"), "--port", str(port), *flags],
         env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=log.open("wb"), preexec_fn=_as_in_a_terminal,
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, f"mlxk-serve exited early:\n{log.read_text()}"
-            assert time.monotonic() < deadline, "mlxk-serve did not answer /health"
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_healthy(url, proc, log=log)
         yield Served(url, proc, log)
     finally:
         if proc.poll() is None:
@@ -103,10 +88,7 @@ def test_signal_mid_stream_exits_zero_and_frees_the_port(hf_cache: Path, sig: in
         assert _group_members(proc.pid) == []  # nothing it started outlives it
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/health")
-    with socket.socket() as s:  # a new server can listen there (as uvicorn binds: reuse-addr)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", int(url.rsplit(":", 1)[1])))
-        s.listen()
+    assert_port_free(int(url.rsplit(":", 1)[1]))
 
 
 def test_start_up_log_names_the_blas_hints_once_and_flags_reach_the_backend(
