@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import struct
 from collections import Counter
 from functools import lru_cache
 from importlib import metadata
@@ -13,8 +11,9 @@ from typing import Any
 
 from mlxk_core.cache.listing import UNREAD, Listing, list_dir, read_config, read_json, read_text
 from mlxk_core.cache.records import Framework, GGUFVariant, ModelFacts, ModelType, Quantization
+from mlxk_core.cache.safetensors import read_safetensors_header
 
-__all__ = ["ADVANCED_MODES", "facts_from_listing", "read_facts", "read_safetensors_header"]
+__all__ = ["ADVANCED_MODES", "facts_from_listing", "read_facts"]
 
 # quantization mode -> first MLX release able to run it (mxfp4 came with gpt-oss support in 0.29;
 # the CPU/Metal kernels for mxfp8 and nvfp4 landed later)
@@ -37,7 +36,6 @@ _EMBEDDING_TYPES = {"bert", "xlm-roberta", "roberta", "nomic_bert", "distilbert"
 _EMBEDDING_TAGS = {"sentence-transformers", "feature-extraction", "sentence-similarity"}
 _CHAT_TAGS = {"conversational"}
 _GENERATIVE_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
-_MAX_HEADER = 100 << 20
 
 
 def read_facts(path: Path) -> ModelFacts:
@@ -82,22 +80,6 @@ def facts_from_listing(root: Path, listing: Listing, config_json: Any = UNREAD) 
         reasoning=bool(template and any(m in template for m in _REASONING_MARKERS))
         or model_kind == "gpt_oss",
     )
-
-
-def read_safetensors_header(path: Path) -> dict[str, Any] | None:
-    """The JSON header of a safetensors file (tensor names, dtypes, metadata); no tensor data."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(8)
-            if len(raw) != 8:
-                return None
-            (length,) = struct.unpack("<Q", raw)
-            if length > _MAX_HEADER:
-                return None
-            header = json.loads(f.read(length))
-    except (OSError, ValueError):
-        return None
-    return header if isinstance(header, dict) else None
 
 
 def _dict(value: Any) -> dict[str, Any]:

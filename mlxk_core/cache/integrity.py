@@ -7,44 +7,35 @@ read its header (never the tensors), for explicit checks: ``check_health`` and `
 from __future__ import annotations
 
 import dataclasses
-import json
-import struct
 from collections.abc import Mapping
 from pathlib import Path
 
 from mlxk_core.cache.listing import is_lfs_pointer
 from mlxk_core.cache.records import CachedModel, Health, ModelRevision
+from mlxk_core.cache.safetensors import read_header
 
 __all__ = ["safetensors_reason", "verify_model", "verify_revision", "weight_file_reasons"]
-
-_MAX_HEADER = 100 * 1024 * 1024
 
 
 def safetensors_reason(path: Path, name: str) -> str | None:
     """Why the safetensors file at ``path`` cannot load (truncated, bad header), or None."""
     try:
-        with open(path, "rb") as f:
-            size = f.seek(0, 2)
-            f.seek(0)
-            raw = f.read(8)
-            length = struct.unpack("<Q", raw)[0] if len(raw) == 8 else 0
-            if not 0 < length <= min(size - 8, _MAX_HEADER):
-                return f"{name} has no valid safetensors header (damaged or not safetensors)"
-            header = json.loads(f.read(length))
+        found = read_header(path)
     except OSError as exc:
         return f"{name} cannot be read: {exc.strerror}"
     except ValueError:
         return f"{name} has no valid safetensors header (damaged or not safetensors)"
-    if not isinstance(header, dict):
-        return f"{name} has no valid safetensors header (damaged or not safetensors)"
     ends = [
         t["data_offsets"][1]
-        for key, t in header.items()
+        for key, t in found.header.items()
         if key != "__metadata__" and isinstance(t, dict) and len(t.get("data_offsets", ())) == 2
     ]
-    needed = 8 + length + max(ends, default=0)
-    if size < needed:
-        return f"{name} is truncated: {size} of {needed} bytes (an incomplete copy or download)"
+    needed = 8 + found.length + max(ends, default=0)
+    if found.file_size < needed:
+        return (
+            f"{name} is truncated: {found.file_size} of {needed} bytes"
+            " (an incomplete copy or download)"
+        )
     return None
 
 
