@@ -1,4 +1,4 @@
-"""The MLX backend: the only module that imports ``mlx`` and ``mlx_lm`` (lazily, in functions).
+"""The MLX backend; with mlx_batch.py it is where ``mlx`` / ``mlx_lm`` are imported (lazily).
 
 It owns every device-specific choice: it loads an optimized BLAS before ``mlx`` is first
 imported, and lays the weights out for the device with :mod:`mlxk_core.backends.cpu_fastpath`
