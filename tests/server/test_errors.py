@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import socket
+
 import httpx
 import openai
 import pytest
@@ -61,7 +64,21 @@ def test_openai_client_sees_not_found(serve_fake):
 def test_body_too_large_is_413(serve_fake):
     with serve_fake(max_body_bytes=1000) as url:
         big = {**CHAT, "messages": [{"role": "user", "content": "x" * 5000}]}
-        _error(httpx.post(url + "/v1/chat/completions", json=big), 413)
+        assert _error(httpx.post(url + "/v1/chat/completions", json=big), 413)["code"] == (
+            "body_too_large"
+        )
+        # chunked, with no Content-Length to refuse early: the limit holds as the body arrives
+        raw = json.dumps(big).encode()
+        chunks = (raw[i:i + 500] for i in range(0, len(raw), 500))
+        chunked = httpx.post(url + "/v1/chat/completions", content=chunks)
+        assert "content-length" not in chunked.request.headers
+        assert _error(chunked, 413)["code"] == "body_too_large"
+        # a declared size over the limit is refused at once, before the body is sent
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{")
+            assert sock.recv(64).startswith(b"HTTP/1.1 413 ")
         _still_serving(url)
 
 
