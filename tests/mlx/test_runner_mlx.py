@@ -50,8 +50,8 @@ def test_base_model_uses_the_fallback_transcript_and_its_stops(install_model: In
 def test_raw_prompt_completion(install_model: Install) -> None:
     with Runner(install_model("chat")) as runner:
         completion = runner.generate(GenerationRequest.completion(STORY.prompt))
-    # mlx_lm's BPE detokenizer drops the first token's leading space
-    assert completion.text == STORY.continuation  # the leading space of the continuation kept
+    # mlx_lm's BPE detokenizer drops a first leading space; a raw completion must keep it
+    assert completion.text == STORY.continuation
     assert completion.finish_reason == "stop"
 
 
