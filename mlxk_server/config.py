@@ -42,6 +42,8 @@ class ServerSettings:
     idle_unload: float | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_batch: int = 32
+    prefill_chunk: int = 512
+    fair_share: float = 1.0
     dtype: str | None = None
     dequantize: bool | None = None
 

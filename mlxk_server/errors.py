@@ -6,9 +6,11 @@ import json
 
 from starlette.responses import JSONResponse
 
-from mlxk_core.errors import (
+from mlxk_core import (
     AmbiguousModel,
     BackendUnavailable,
+    EngineBusy,
+    EngineStopped,
     InvalidRequest,
     MlxkError,
     ModelNotFound,
@@ -16,7 +18,7 @@ from mlxk_core.errors import (
     UnsafePath,
 )
 
-__all__ = ["ApiError", "QueueFull", "error_body", "error_response", "from_mlxk"]
+__all__ = ["ApiError", "error_body", "error_response", "from_mlxk"]
 
 
 class ApiError(Exception):
@@ -41,19 +43,6 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-class QueueFull(ApiError):
-    """Too many requests are waiting: try again shortly."""
-
-    def __init__(self, retry_after: int = 1) -> None:
-        super().__init__(
-            429,
-            "The server is busy: too many requests are queued; retry shortly",
-            type="rate_limit_error",
-            code="queue_full",
-            headers={"Retry-After": str(retry_after)},
-        )
-
-
 # The first matching class wins; order subclasses before their bases.
 _STATUS: tuple[tuple[type[MlxkError], int, str], ...] = (
     (ModelNotFound, 404, "invalid_request_error"),
@@ -67,6 +56,12 @@ _STATUS: tuple[tuple[type[MlxkError], int, str], ...] = (
 
 def from_mlxk(exc: MlxkError) -> ApiError:
     """Map a core error to the HTTP error a client sees."""
+    if isinstance(exc, EngineBusy):
+        return ApiError(429, "The server is busy: too many requests are queued; retry shortly",
+                        type="rate_limit_error", code=exc.code, headers={"Retry-After": "1"})
+    if isinstance(exc, EngineStopped):
+        return ApiError(503, "The server is shutting down", type="server_error", code=exc.code,
+                        headers={"Retry-After": "5"})
     status, kind = 500, "server_error"
     for cls, code, name in _STATUS:
         if isinstance(exc, cls):

@@ -36,6 +36,11 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--cors-origins", help="comma-separated allowed CORS origins (default: off)")
     p.add_argument("--max-queue", type=int, default=64, help="requests allowed to wait")
     p.add_argument("--max-batch", type=int, default=32, help="sequences decoded together")
+    p.add_argument("--prefill-chunk", type=int, default=512,
+                   help="prompt tokens fed per step while others decode (default 512)")
+    p.add_argument("--fair-share", type=float, default=1.0,
+                   help="seconds a request for another model waits before the busy model "
+                   "stops taking new work and is swapped (default 1.0)")
     p.add_argument("--idle-unload", type=float, help="unload a model idle this many seconds")
     p.add_argument("--dtype", choices=COMPUTE_DTYPES,
                    help="compute dtype (default: float32 on CPU, as stored on a GPU)")
@@ -66,7 +71,8 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         host=args.host, port=args.port, preload=args.model, models=_split(args.models),
         max_loaded_models=args.max_loaded_models, api_key=args.api_key,
         cors_origins=_split(args.cors_origins), max_queue=args.max_queue,
-        max_batch=args.max_batch, idle_unload=args.idle_unload, log_level=args.log_level,
+        max_batch=args.max_batch, prefill_chunk=args.prefill_chunk, fair_share=args.fair_share,
+        idle_unload=args.idle_unload, log_level=args.log_level,
         dtype=args.dtype, dequantize=args.dequantize,
     )
 

@@ -18,6 +18,7 @@ from mlxk_core.cache.records import CachedModel
 from mlxk_core.errors import ModelNotFound
 from mlxk_core.version import __version__
 from mlxk_server.errors import ApiError
+from mlxk_server.jobs import Job
 from mlxk_server.problems import SERVER_SIDE
 from mlxk_server.sse import event_stream
 from mlxk_server.translate import Shape, to_core
@@ -69,13 +70,16 @@ def _model_doc(model: CachedModel) -> dict[str, Any]:
 async def health(request: Request) -> Response:
     """Liveness, version and what is loaded."""
     status = _state(request).engine.status()
-    return JSONResponse({"status": "ok", "version": __version__, **status,
-                         "problems": _state(request).problems.describe()})
+    return JSONResponse({
+        "status": "ok", "version": __version__, "loaded": list(status.loaded),
+        "waiting": status.waiting, "active": status.active,
+        "problems": _state(request).problems.describe(),
+    })
 
 
 async def loaded(request: Request) -> Response:
     """What is loaded, its size and since when."""
-    return JSONResponse({"object": "list", "data": _state(request).engine.status()["loaded"]})
+    return JSONResponse({"object": "list", "data": list(_state(request).engine.status().loaded)})
 
 
 async def list_models(request: Request) -> Response:
@@ -121,7 +125,7 @@ async def _complete(request: Request, wire: type[ChatCompletionRequest | Complet
     problems = state.problems
     try:
         model = await run_in_threadpool(state.catalog.resolve, body.model)
-        job = state.engine.submit(model, core)
+        job = Job(state.engine, model, core)
         await _until_disconnect(request, job.started())
     except SERVER_SIDE as exc:
         problems.record(getattr(exc, "name", None) or body.model, exc)
