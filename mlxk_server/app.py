@@ -24,6 +24,7 @@ from mlxk_server.errors import ApiError, error_response, from_mlxk
 from mlxk_server.models import Catalog
 from mlxk_server.problems import Problems
 from mlxk_server.routes import ROUTES
+from mlxk_server.security import HostCheck, JsonBodyOnly
 
 __all__ = ["State", "app", "create_app"]
 
@@ -103,7 +104,8 @@ def create_app(
     conf = settings or ServerSettings.from_env()
     if backend is None:
         backend = backend_factory(conf.core, dtype=conf.dtype, dequantize=conf.dequantize)
-    middleware = []
+    # outermost first: a foreign Host is refused before CORS, the key or the body is looked at
+    middleware = [Middleware(HostCheck, bind=conf.host, allowed=conf.allowed_hosts)]
     if conf.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(conf.cors_origins), allow_methods=["GET", "POST"],
@@ -111,6 +113,7 @@ def create_app(
         ))
     if conf.api_key:
         middleware.append(Middleware(ApiKeyMiddleware, api_key=conf.api_key))
+    middleware.append(Middleware(JsonBodyOnly))
     return Starlette(
         routes=list(ROUTES),
         middleware=middleware,

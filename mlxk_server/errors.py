@@ -1,4 +1,7 @@
-"""OpenAI-shaped errors: one table from error type to HTTP status, and the JSON body."""
+"""Errors: one table from error type to HTTP status, and the JSON body in each protocol's shape.
+
+OpenAI's shape is the default; ``error_response_for`` picks Anthropic's or Ollama's by path.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,14 @@ from mlxk_core import (
     UnsafePath,
 )
 
-__all__ = ["ApiError", "error_body", "error_response", "from_mlxk"]
+__all__ = [
+    "ApiError",
+    "error_body",
+    "error_body_for",
+    "error_response",
+    "error_response_for",
+    "from_mlxk",
+]
 
 
 class ApiError(Exception):
@@ -93,3 +103,32 @@ class _AsciiJSON(JSONResponse):
 def error_response(err: ApiError) -> JSONResponse:
     """An error as a JSON response with its status and headers."""
     return _AsciiJSON(error_body(err), status_code=err.status, headers=err.headers)
+
+
+# Anthropic names its error types by status (https://docs.anthropic.com/en/api/errors)
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+    404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+    503: "overloaded_error", 529: "overloaded_error",
+}
+
+
+def error_body_for(path: str, err: ApiError) -> dict[str, object]:
+    """The error document in the shape of the protocol that ``path`` belongs to.
+
+    ``/v1/messages...``: Anthropic's ``{"type": "error", "error": {"type", "message"}}``;
+    ``/api/...``: Ollama's ``{"error": message}``; anything else: OpenAI's (``error_body``).
+    """
+    if path == "/v1/messages" or path.startswith("/v1/messages/"):
+        kind = _ANTHROPIC_TYPES.get(
+            err.status, "api_error" if err.status >= 500 else "invalid_request_error"
+        )
+        return {"type": "error", "error": {"type": kind, "message": err.message}}
+    if path == "/api" or path.startswith("/api/"):
+        return {"error": err.message}
+    return error_body(err)
+
+
+def error_response_for(path: str, err: ApiError) -> JSONResponse:
+    """``err`` as a JSON response in the shape of the protocol that ``path`` belongs to."""
+    return _AsciiJSON(error_body_for(path, err), status_code=err.status, headers=err.headers)

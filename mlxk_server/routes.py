@@ -17,6 +17,7 @@ from starlette.types import Scope
 from mlxk_core.cache.records import CachedModel
 from mlxk_core.errors import ModelNotFound
 from mlxk_core.version import __version__
+from mlxk_server.auth import has_key
 from mlxk_server.errors import ApiError
 from mlxk_server.jobs import Job
 from mlxk_server.problems import SERVER_SIDE
@@ -68,13 +69,15 @@ def _model_doc(model: CachedModel) -> dict[str, Any]:
 
 
 async def health(request: Request) -> Response:
-    """Liveness, version and what is loaded."""
-    status = _state(request).engine.status()
-    return JSONResponse({
-        "status": "ok", "version": __version__, "loaded": list(status.loaded),
-        "waiting": status.waiting, "active": status.active,
-        "problems": _state(request).problems.describe(),
-    })
+    """Liveness and version; what is loaded, the queue and problems too, to holders of the key."""
+    state = _state(request)
+    doc: dict[str, Any] = {"status": "ok", "version": __version__}
+    key = state.settings.api_key
+    if key is None or has_key(request.scope, key):
+        status = state.engine.status()
+        doc.update(loaded=list(status.loaded), waiting=status.waiting, active=status.active,
+                   problems=state.problems.describe())
+    return JSONResponse(doc)
 
 
 async def loaded(request: Request) -> Response:
