@@ -15,7 +15,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = home / "hub"
     cache.mkdir(parents=True)
     for var in (
-        "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MLXK_MODELS", "MLXK_API_KEY", "HF_HUB_OFFLINE"
+        "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MLXK_MODELS", "MLXK_API_KEY", "HF_HUB_OFFLINE",
+        "MLXK_ALLOWED_HOSTS", "MLXK_CORS_ORIGINS",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HOME", str(home))

@@ -1,13 +1,15 @@
 """The MLX batch: one model's sequences, decoded together; part of the backend corner.
 
-A lone sequence runs on ``generate_step`` (a batch of one decodes ~3x slower on a GPU), its
-prompt fed a chunk per step so that cancellation and new arrivals are seen between chunks. When a
-second sequence arrives, the first moves into mlx-lm's ``BatchGenerator`` with its KV cache
-(prefill or decode, wherever it was); when the batch is down to one decoding sequence it moves
-back. The ``BatchGenerator`` itself decodes every running sequence one token per step and feeds
-waiting prompts a chunk per step. Finished sequences leave their caches in a small store, so a
-later prompt that shares a prefix (the next turn of a chat) prefills only the new tokens.
-``mlx`` and ``mlx_lm`` are imported inside the methods.
+Each step decodes one token for every decoding sequence, then feeds waiting prompts within a
+budget of ``prefill_chunk`` tokens, shortest first, each into its own KV cache. A prompt longer
+than what is left of the budget is fed only in a step of its own, and not while a new sequence
+waits for its first token: so a short request that arrives while a long prompt prefills gets its
+first token about one chunk later, and cancellation and shutdown are seen between chunks.
+Once a prompt is fed but for its last token, the sequence decodes: alone on ``generate_step``
+(a batch of one decodes ~3x slower on a GPU), else in mlx-lm's ``BatchGenerator``, which it
+enters and leaves with its cache as others come and go. Finished sequences leave their caches in
+a small store, so a later prompt that shares a prefix (the next turn of a chat) prefills only
+the new tokens. ``mlx`` and ``mlx_lm`` are imported inside the methods.
 """
 
 from __future__ import annotations
@@ -88,36 +90,43 @@ class MlxBatch:
         self._store = store
         self._max_batch = max(1, max_batch)
         self._chunk = max(1, prefill_chunk)
-        self._waiting: list[_Seq] = []
+        self._prefilling: list[_Seq] = []
+        self._ready: list[_Seq] = []
         self._single: _Seq | None = None
         self._batch: Any = None
         self._in_batch: dict[int, _Seq] = {}
         self._uids: dict[int, int] = {}
 
     def __len__(self) -> int:
-        return len(self._waiting) + len(self._in_batch) + (self._single is not None)
+        decoding = len(self._in_batch) + (self._single is not None)
+        return len(self._prefilling) + len(self._ready) + decoding
 
     def add(self, key: int, spec: SequenceSpec) -> int:
         """Queue a sequence; returns how many prompt tokens its reused cache already holds."""
         keep, cache = self._store.take(spec.prompt)
-        self._waiting.append(_Seq(
+        seq = _Seq(
             key, list(spec.prompt[:keep]), list(spec.prompt[keep:]), cache, spec.max_tokens,
             make_sampler(spec.params), make_processors(spec.params), spec.top_logprobs,
-        ))
+        )
+        (self._prefilling if len(seq.feed) > 1 else self._ready).append(seq)
         return keep
 
     def step(self) -> StepOutput:
-        """A prefill chunk or a decode step, for the lone sequence or the whole batch."""
+        """A decode step for the decoding sequences, then prompt chunks within the budget."""
         self._place()
-        if self._single is not None:
-            return self._step_single()
-        return self._step_batch()
+        out = self._step_single() if self._single is not None else self._step_batch()
+        self._prefill(out)
+        return out
 
     def remove(self, key: int) -> None:
         """Stop a sequence; its cache goes to the store for reuse."""
-        self._waiting = [s for s in self._waiting if s.key != key]
         single = self._single
-        if single is not None and single.key == key:
+        waiting = [s for s in self._prefilling + self._ready if s.key == key]
+        if waiting:
+            seq = waiting[0]
+            self._prefilling = [s for s in self._prefilling if s.key != key]
+            self._ready = [s for s in self._ready if s.key != key]
+        elif single is not None and single.key == key:
             seq = self._detach_single()
         elif key in self._in_batch:
             seq = self._detach_batch(key)
@@ -129,7 +138,7 @@ class MlxBatch:
         """Drop every sequence (the store is the backend's)."""
         if self._single is not None and self._single.steps is not None:
             self._single.steps.close()
-        self._single, self._waiting = None, []
+        self._single, self._prefilling, self._ready = None, [], []
         self._in_batch.clear()
         self._uids.clear()
         if self._batch is not None:
@@ -139,19 +148,57 @@ class MlxBatch:
     # -- placement -----------------------------------------------------------------------
 
     def _place(self) -> None:
-        """Alone on the single path; two or more in the batch; back when one is left."""
-        if self._single is None and not self._in_batch and len(self._waiting) == 1:
-            self._single = self._waiting.pop()
-        elif self._waiting:
-            if self._single is not None:
-                self._to_batch(self._detach_single())
-            for seq in self._waiting:
-                self._to_batch(seq)
-            self._waiting.clear()
-        elif self._single is None and len(self._in_batch) == 1:
-            (seq,) = self._in_batch.values()
-            if seq.decoding:
-                self._single = self._detach_batch(seq.key)
+        """A lone decoder on the single path; two or more in the batch; back when one is left."""
+        ready, self._ready = self._ready, []
+        if not ready:
+            if self._single is None and len(self._in_batch) == 1:
+                (seq,) = self._in_batch.values()
+                if seq.decoding:
+                    self._single = self._detach_batch(seq.key)
+            return
+        if self._single is None and not self._in_batch and len(ready) == 1:
+            self._single = ready[0]
+            return
+        if self._single is not None:
+            self._to_batch(self._detach_single())
+        for seq in ready:
+            self._to_batch(seq)
+
+    # -- prefill -------------------------------------------------------------------------
+
+    def _prefill(self, out: StepOutput) -> None:
+        """Feed prompts (all but their last token), shortest first, within the step's budget."""
+        import mlx.core as mx
+
+        budget, fed = self._chunk, list[_Seq]()
+        starting = any(s.produced == 0 for s in self._decoders())
+        for seq in sorted(self._prefilling, key=lambda s: len(s.feed)):
+            need = len(seq.feed) - 1
+            if need > budget and (fed or starting):
+                break  # the rest are longer: they wait for a step of their own
+            if seq.cache is None:
+                from mlx_lm.models.cache import make_prompt_cache
+
+                seq.cache = make_prompt_cache(self._model)
+            chunk = seq.feed[: min(need, budget)]
+            self._model(mx.array(chunk)[None], cache=seq.cache)
+            seq.history += chunk
+            seq.feed = seq.feed[len(chunk):]
+            out.prefilled[seq.key] = len(chunk)
+            budget -= len(chunk)
+            fed.append(seq)
+            if budget <= 0:
+                break
+        if fed:
+            mx.eval([c.state for seq in fed for c in seq.cache or ()])
+        for seq in fed:
+            if len(seq.feed) == 1:
+                self._prefilling.remove(seq)
+                self._ready.append(seq)
+
+    def _decoders(self) -> list[_Seq]:
+        single = [self._single] if self._single is not None else []
+        return single + list(self._in_batch.values())
 
     # -- single stream -------------------------------------------------------------------
 
@@ -160,23 +207,15 @@ class MlxBatch:
 
         seq = self._single
         assert seq is not None
-        if seq.cache is None:
-            from mlx_lm.models.cache import make_prompt_cache
-
-            seq.cache = make_prompt_cache(self._model)
-        if seq.steps is None and not seq.feed:
-            seq.cache, seq.feed, seq.history = _rewind(seq.cache, seq.history, self._model)
-        cache: list[Any] = seq.cache
-        if seq.steps is None and len(seq.feed) > 1:  # a prefill chunk, keeping the last token
-            chunk = seq.feed[: min(self._chunk, len(seq.feed) - 1)]
-            self._model(mx.array(chunk)[None], cache=cache)
-            mx.eval([c.state for c in cache])
-            seq.history += chunk
-            seq.feed = seq.feed[len(chunk):]
-            return StepOutput(prefilled={seq.key: len(chunk)})
         if seq.steps is None:
             from mlx_lm.generate import generate_step
 
+            if not seq.feed:  # back from the batch: feed its last token again
+                seq.cache, seq.feed, seq.history = _rewind(seq.cache, seq.history, self._model)
+            if seq.cache is None:
+                from mlx_lm.models.cache import make_prompt_cache
+
+                seq.cache = make_prompt_cache(self._model)
             seq.steps = generate_step(
                 mx.array(seq.feed), self._model, max_tokens=seq.left, sampler=seq.sampler,
                 logits_processors=seq.processors or None, prompt_cache=seq.cache,
@@ -212,12 +251,12 @@ class MlxBatch:
 
             self._batch = BatchGenerator(
                 self._model, completion_batch_size=self._max_batch,
-                prefill_batch_size=min(8, self._max_batch), prefill_step_size=self._chunk,
+                prefill_batch_size=self._max_batch, prefill_step_size=self._chunk,
             )
         return self._batch
 
     def _to_batch(self, seq: _Seq) -> None:
-        """Insert a sequence; one whose cache holds everything re-feeds its last token."""
+        """Insert a decoder (its prompt fed but for one token, or a cache holding everything)."""
         if not seq.feed:
             seq.cache, seq.feed, seq.history = _rewind(seq.cache, seq.history, self._model)
         (uid,) = self._generator().insert(
@@ -247,11 +286,7 @@ class MlxBatch:
         out = StepOutput()
         if self._batch is None or not self._in_batch:
             return out
-        prompts, responses = self._batch.next()
-        for p in prompts:
-            key = self._uids.get(p.uid)
-            if key is not None and not p.end_of_prompt:
-                out.prefilled[key] = int(p.progress[0])
+        _, responses = self._batch.next()
         for r in responses:
             key = self._uids.get(r.uid)
             if key is None:

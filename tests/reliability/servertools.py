@@ -29,6 +29,7 @@ __all__ = [
     "health",
     "serve_factory",
     "serve_fakes",
+    "slowed_mlx",
     "stream_events",
     "wait_idle",
 ]
@@ -114,3 +115,36 @@ def stream_events(r: httpx.Response) -> Iterator[dict[str, Any] | str]:
         if line.startswith("data: "):
             payload = line[len("data: "):]
             yield payload if payload == "[DONE]" else json.loads(payload)
+
+
+class _Slowed:
+    """A model whose forward passes take longer: ``delay`` each, plus ``per_token`` for every
+    input token (the tiny models are too quick for anything to happen while they work)."""
+
+    def __init__(self, inner: Any, delay: float, per_token: float) -> None:
+        self._inner, self._delay, self._per_token = inner, delay, per_token
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(self._delay + self._per_token * inputs.size)
+        return self._inner(inputs, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def slowed_mlx(delay: float, per_token: float = 0.0) -> Callable[[ResolvedModel], Backend]:
+    """A factory of MLX backends whose models are slowed (see ``_Slowed``)."""
+
+    def make(model: ResolvedModel) -> Backend:
+        backend = backend_factory()(model)
+        load = backend.load
+
+        def slowed_load(path: Path, *, name: str) -> Any:
+            info = load(path, name=name)
+            backend.model = _Slowed(backend.model, delay, per_token)  # type: ignore[attr-defined]
+            return info
+
+        backend.load = slowed_load  # type: ignore[method-assign]
+        return backend
+
+    return make

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from mlxk_core import backend_factory
 from mlxk_core.backends.fake import FakeBackend
 from mlxk_core.cache.records import ResolvedModel
 from tests.factory import QA, STORY, build_model, snapshot_dir
@@ -30,6 +28,7 @@ from tests.reliability.servertools import (
     health,
     serve_factory,
     serve_fakes,
+    slowed_mlx,
     stream_events,
     wait_idle,
 )
@@ -161,35 +160,6 @@ def test_model_files_damaged_while_serving(
         figures.served(4)
 
 
-class _Slowed:
-    """A model whose every forward pass takes ``delay`` longer (the tiny model is too quick
-    for anything to happen while it generates)."""
-
-    def __init__(self, inner: Any, delay: float) -> None:
-        self._inner, self._delay = inner, delay
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(self._delay)
-        return self._inner(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-def slow_mlx(model: ResolvedModel) -> Any:
-    """The MLX backend, its model slowed to ~50 forward passes a second."""
-    backend = backend_factory()(model)
-    load = backend.load
-
-    def slowed_load(path: Path, *, name: str) -> Any:
-        info = load(path, name=name)
-        backend.model = _Slowed(backend.model, 0.02)  # type: ignore[attr-defined]
-        return info
-
-    backend.load = slowed_load  # type: ignore[method-assign]
-    return backend
-
-
 def _events(r: httpx.Response) -> Iterator[dict[str, Any] | str]:
     yield from stream_events(r)
 
@@ -197,7 +167,7 @@ def _events(r: httpx.Response) -> Iterator[dict[str, Any] | str]:
 def test_rm_while_the_server_generates(two_models: Path, figures: Figures) -> None:
     """`mlxk rm` of the model a stream is generating with: the stream ends cleanly (finish or
     an error event, then [DONE]); the next request for it is a 404; the server goes on."""
-    with serve_factory(two_models, Factory(slow_mlx)) as url:
+    with serve_factory(two_models, Factory(slowed_mlx(0.02))) as url:
         body = {"model": BASE_ID, "prompt": "a a a a a a", "max_tokens": 1500, "stream": True,
                 "stop": ["never-appears"]}
         with httpx.stream("POST", url + "/v1/completions", json=body, timeout=60) as r:
