@@ -6,35 +6,31 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from mlxk_core.gguf import ImportResult, import_gguf
-from mlxk_core.settings import Settings
-from tests.server.test_lifecycle import mlxk_serve
+from mlxk_core.gguf import ImportResult
+from tests.server.test_lifecycle import Served, mlxk_serve
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 LONG = "Here is a note about the weather in many towns. " * 180  # ~2,000 tokens
 SHORT = "What is the capital of France?"
 
 
-@pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> ImportResult:
-    fetch = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "demo_model.py")],
-        capture_output=True, text=True, check=True, timeout=600,
-    )
-    gguf = Path(fetch.stdout.strip().splitlines()[-1])
-    cache = tmp_path_factory.mktemp("real-engine") / "hub"
-    return import_gguf(gguf, settings=Settings(cache_dir=cache))
+@contextmanager
+def _served(imported: ImportResult, tmp_path: Path) -> Iterator[Served]:
+    cache = imported.snapshot_path.parents[2]
+    env = {"HF_HUB_CACHE": str(cache), "HF_HOME": str(cache.parent)}
+    with mlxk_serve(tmp_path / "x", "--model", imported.repo_id, "--log-level", "warning",
+                    env=env) as served:
+        yield served
 
 
 def _ttft(url: str, model: str, text: str, max_tokens: int = 8) -> float:
@@ -55,10 +51,7 @@ def _ttft(url: str, model: str, text: str, max_tokens: int = 8) -> float:
 def test_a_short_request_is_not_held_behind_a_2000_token_prefill(
     imported: ImportResult, tmp_path: Path
 ) -> None:
-    cache = imported.snapshot_path.parents[2]
-    env = {"HF_HUB_CACHE": str(cache), "HF_HOME": str(cache.parent)}
-    with mlxk_serve(tmp_path / "x", "--model", imported.repo_id, "--log-level", "warning",
-                    env=env) as served:
+    with _served(imported, tmp_path) as served:
         url = served.url
         alone_short = _ttft(url, imported.repo_id, SHORT)
         alone_long = _ttft(url, imported.repo_id, LONG + "1")
@@ -78,10 +71,7 @@ def test_a_short_request_is_not_held_behind_a_2000_token_prefill(
 def test_sigterm_during_a_long_prefill_exits_within_seconds(
     imported: ImportResult, tmp_path: Path
 ) -> None:
-    cache = imported.snapshot_path.parents[2]
-    env = {"HF_HUB_CACHE": str(cache), "HF_HOME": str(cache.parent)}
-    with mlxk_serve(tmp_path / "x", "--model", imported.repo_id, "--log-level", "warning",
-                    env=env) as served:
+    with _served(imported, tmp_path) as served:
         body = {"model": imported.repo_id, "stream": True, "max_tokens": 50,
                 "messages": [{"role": "user", "content": LONG * 3}]}
         events: list[str] = []

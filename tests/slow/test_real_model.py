@@ -13,25 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from mlxk_core.gguf import ImportResult, import_gguf
-from mlxk_core.settings import Settings
+from mlxk_core.gguf import ImportResult
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTION = "What is the capital of France?"
-
-
-@pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> ImportResult:
-    """The demo GGUF imported into a cache of this module's own."""
-    fetch = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "demo_model.py")],
-        capture_output=True, text=True, check=True, timeout=600,
-    )
-    gguf = Path(fetch.stdout.strip().splitlines()[-1])
-    cache = tmp_path_factory.mktemp("real-hub")
-    return import_gguf(gguf, settings=Settings(cache_dir=cache))
 
 
 def _mlxk(result: ImportResult, *args: str) -> subprocess.CompletedProcess[str]:
