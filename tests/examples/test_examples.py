@@ -50,6 +50,17 @@ def test_list_cache_shows_framework_type_size_and_health(
     assert re.search(r"^mlx-community/Tiny-Missing-Shard .* unhealthy: .*missing shard", out, re.M)
 
 
+def test_engine_threads_answers_each_question_from_its_own_thread(install_model: Install) -> None:
+    questions = [QA.FRANCE, QA.GREETING, QA.NAME_INTRO, QA.NAME_UNKNOWN]
+    out = run_example("engine_threads.py", install_model("chat"),
+                      *(q.question for q in questions)).stdout
+    lines = out.splitlines()
+    assert len(lines) == len(questions)
+    for line, qa in zip(lines, questions, strict=True):
+        assert re.fullmatch(rf"{re.escape(qa.question)} -> {re.escape(qa.answer)} \(\d+ tokens\)",
+                            line), line
+
+
 def test_chat_stream_prints_the_answer_then_usage_and_timings(install_model: Install) -> None:
     out = run_example("chat_stream.py", install_model("chat"), QA.FRANCE.question).stdout
     answer, finish, timings = out.splitlines()
