@@ -60,7 +60,12 @@ if TYPE_CHECKING:
     from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
     from mlxk_core.generation.runner import Runner
     from mlxk_core.generation.sequence import SequenceDecoder
-    from mlxk_core.generation.stops import FALLBACK_STOPS, StopMatcher, truncate_at_stop
+    from mlxk_core.generation.stops import (
+        CHAT_STOPS,
+        FALLBACK_STOPS,
+        StopMatcher,
+        truncate_at_stop,
+    )
     from mlxk_core.generation.tokens import DEFAULT_MAX_TOKENS, TokenPolicy
     from mlxk_core.gguf.importer import ImportResult, default_repo_id, import_gguf
     from mlxk_core.hub import (
@@ -81,6 +86,7 @@ _LAZY: dict[str, str] = {
     "Backend": "mlxk_core.backends.base",
     "BackendUnavailable": "mlxk_core.errors",
     "BlasInfo": "mlxk_core.backends.blas",
+    "CHAT_STOPS": "mlxk_core.generation.stops",
     "CacheError": "mlxk_core.errors",
     "CacheIndex": "mlxk_core.cache.index",
     "CachedFile": "mlxk_core.cache.records",
@@ -167,6 +173,7 @@ __all__ = [
     "Backend",
     "BackendUnavailable",
     "BlasInfo",
+    "CHAT_STOPS",
     "CacheError",
     "CacheIndex",
     "CachedFile",

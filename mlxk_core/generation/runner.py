@@ -185,6 +185,7 @@ class Runner:
             max_tokens=max_tokens,
             detokenizer=self.backend.detokenizer(raw=request.prompt is not None),
             reasoning=self._reasoning,
+            chat=request.messages is not None,
             cached_tokens=cached_tokens,
         )
 
