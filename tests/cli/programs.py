@@ -12,9 +12,10 @@ GREEDY = ("--temperature", "0")
 
 
 def mlxk(
-    cache: Path, *args: str, input: str | None = None, timeout: float = 120
+    cache: Path, *args: str, input: str | None = None, cwd: Path | None = None,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``mlxk ARGS`` with ``cache`` as the hub cache; stdin is ``input`` (or empty)."""
+    """Run ``mlxk ARGS`` in ``cwd`` with ``cache`` as the hub cache; stdin is ``input``."""
     env = {**os.environ, "HF_HUB_CACHE": str(cache), "NO_COLOR": "1"}
     return subprocess.run(
         [console_script("mlxk"), *args],
@@ -22,5 +23,6 @@ def mlxk(
         input=input if input is not None else "",
         capture_output=True,
         text=True,
+        cwd=cwd,
         timeout=timeout,
     )
