@@ -16,7 +16,7 @@ from mlxk_core.errors import (
     UnsafePath,
 )
 
-__all__ = ["ApiError", "QueueFull", "error_body", "error_response", "from_mlxk"]
+__all__ = ["ApiError", "ModelNotServed", "QueueFull", "error_body", "error_response", "from_mlxk"]
 
 
 class ApiError(Exception):
@@ -41,6 +41,18 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+class ModelNotServed(ModelNotFound):
+    """A model outside the server's allow-list (``--models`` / ``MLXK_MODELS``), cached or not."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.message = (
+            f"Model '{name}' is not served here: this server serves only the models of its "
+            "--models list (see GET /v1/models)"
+        )
+        self.args = (self.message,)
+
+
 class QueueFull(ApiError):
     """Too many requests are waiting: try again shortly."""
 
@@ -58,7 +70,7 @@ class QueueFull(ApiError):
 _STATUS: tuple[tuple[type[MlxkError], int, str], ...] = (
     (ModelNotFound, 404, "invalid_request_error"),
     (UnsafePath, 404, "invalid_request_error"),
-    (AmbiguousModel, 404, "invalid_request_error"),
+    (AmbiguousModel, 400, "invalid_request_error"),
     (InvalidRequest, 400, "invalid_request_error"),
     (UnhealthyModel, 500, "server_error"),
     (BackendUnavailable, 503, "server_error"),

@@ -17,6 +17,7 @@ from mlxk_core.errors import MlxkError, ModelNotFound, UnhealthyModel
 from mlxk_core.generation.runner import Runner
 from mlxk_core.generation.tokens import TokenPolicy
 from mlxk_core.settings import Settings
+from mlxk_server.errors import ModelNotServed
 
 __all__ = [
     "BackendFactory", "Catalog", "LoadedModel", "ModelPool", "default_backend", "model_key"
@@ -88,12 +89,17 @@ class Catalog:
         return [m for m in found if _runnable(m) and self._allowed(m.repo_id)]
 
     def resolve(self, name: str) -> ResolvedModel:
-        """Resolve a request's ``model`` inside the cache; ModelNotFound for anything else."""
-        if not _safe_name(name) or not self._allowed(name, name.partition("@")[0]):
+        """Resolve a request's ``model`` inside the cache; ModelNotFound for anything else
+        (ModelNotServed for a name outside the allow-list, whether it is cached or not)."""
+        if not _safe_name(name):
             raise ModelNotFound(name)
+        if not self._allowed(name, name.partition("@")[0]):
+            raise ModelNotServed(name)
         resolved: ResolvedModel = self._index().resolve(name, allow_local=False)
-        if resolved.repo_id is None or not self._allowed(name, resolved.repo_id):
+        if resolved.repo_id is None:
             raise ModelNotFound(name)
+        if not self._allowed(name, resolved.repo_id):
+            raise ModelNotServed(name)
         if not resolved.health.healthy:  # first: damage can make an MLX model look foreign
             raise UnhealthyModel(resolved.repo_id, resolved.health.reasons)
         if resolved.facts.framework != "mlx":
