@@ -12,8 +12,17 @@ from typing import TYPE_CHECKING, Any
 from mlxk_core.version import __version__
 
 if TYPE_CHECKING:
-    from mlxk_core.backends.base import Backend, ModelInfo, PromptTokens
+    from mlxk_core.backends.base import (
+        Backend,
+        Batch,
+        ModelInfo,
+        PromptTokens,
+        SequenceSpec,
+        StepOutput,
+        TokenScore,
+    )
     from mlxk_core.backends.blas import BlasInfo
+    from mlxk_core.backends.factory import BackendFactory, backend_factory
     from mlxk_core.backends.fake import FakeBackend
     from mlxk_core.cache.facts import read_facts
     from mlxk_core.cache.health import check_health
@@ -30,11 +39,16 @@ if TYPE_CHECKING:
     )
     from mlxk_core.cache.removal import RemovalPlan
     from mlxk_core.doctor import Diagnosis, diagnose
+    from mlxk_core.engine.engine import Engine, EngineStatus
+    from mlxk_core.engine.handle import EngineEvent, RequestHandle, Started
+    from mlxk_core.engine.loaded import LoadedModel
     from mlxk_core.errors import (
         AmbiguousModel,
         BackendUnavailable,
         CacheError,
         ContextOverflow,
+        EngineBusy,
+        EngineStopped,
         GatedRepo,
         GenerationError,
         HubError,
@@ -59,7 +73,7 @@ if TYPE_CHECKING:
     )
     from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
     from mlxk_core.generation.runner import Runner
-    from mlxk_core.generation.sequence import SequenceDecoder
+    from mlxk_core.generation.sequence import SequenceDecoder, collect
     from mlxk_core.generation.stops import (
         CHAT_STOPS,
         FALLBACK_STOPS,
@@ -84,7 +98,9 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "AmbiguousModel": "mlxk_core.errors",
     "Backend": "mlxk_core.backends.base",
+    "BackendFactory": "mlxk_core.backends.factory",
     "BackendUnavailable": "mlxk_core.errors",
+    "Batch": "mlxk_core.backends.base",
     "BlasInfo": "mlxk_core.backends.blas",
     "CHAT_STOPS": "mlxk_core.generation.stops",
     "CacheError": "mlxk_core.errors",
@@ -97,6 +113,11 @@ _LAZY: dict[str, str] = {
     "ContextOverflow": "mlxk_core.errors",
     "DEFAULT_MAX_TOKENS": "mlxk_core.generation.tokens",
     "Diagnosis": "mlxk_core.doctor",
+    "Engine": "mlxk_core.engine.engine",
+    "EngineBusy": "mlxk_core.errors",
+    "EngineEvent": "mlxk_core.engine.handle",
+    "EngineStatus": "mlxk_core.engine.engine",
+    "EngineStopped": "mlxk_core.errors",
     "FALLBACK_STOPS": "mlxk_core.generation.stops",
     "FakeBackend": "mlxk_core.backends.fake",
     "FinishReason": "mlxk_core.generation.events",
@@ -110,6 +131,7 @@ _LAZY: dict[str, str] = {
     "ImportFailed": "mlxk_core.errors",
     "ImportResult": "mlxk_core.gguf.importer",
     "InvalidRequest": "mlxk_core.errors",
+    "LoadedModel": "mlxk_core.engine.loaded",
     "MlxkError": "mlxk_core.errors",
     "ModelFacts": "mlxk_core.cache.records",
     "ModelInfo": "mlxk_core.backends.base",
@@ -130,17 +152,24 @@ _LAZY: dict[str, str] = {
     "RemovalPlan": "mlxk_core.cache.removal",
     "RepoNotFound": "mlxk_core.errors",
     "RepoRef": "mlxk_core.hub",
+    "RequestHandle": "mlxk_core.engine.handle",
     "ResolvedModel": "mlxk_core.cache.records",
     "Runner": "mlxk_core.generation.runner",
     "SequenceDecoder": "mlxk_core.generation.sequence",
+    "SequenceSpec": "mlxk_core.backends.base",
     "Settings": "mlxk_core.settings",
+    "Started": "mlxk_core.engine.handle",
+    "StepOutput": "mlxk_core.backends.base",
     "StopMatcher": "mlxk_core.generation.stops",
     "Timings": "mlxk_core.generation.events",
     "TokenPolicy": "mlxk_core.generation.tokens",
+    "TokenScore": "mlxk_core.backends.base",
     "UnhealthyModel": "mlxk_core.errors",
     "UnsafePath": "mlxk_core.errors",
     "Usage": "mlxk_core.generation.events",
+    "backend_factory": "mlxk_core.backends.factory",
     "check_health": "mlxk_core.cache.health",
+    "collect": "mlxk_core.generation.sequence",
     "default_repo_id": "mlxk_core.gguf.importer",
     "diagnose": "mlxk_core.doctor",
     "fallback_transcript": "mlxk_core.generation.chat_format",
@@ -171,7 +200,9 @@ def __dir__() -> list[str]:
 __all__ = [
     "AmbiguousModel",
     "Backend",
+    "BackendFactory",
     "BackendUnavailable",
+    "Batch",
     "BlasInfo",
     "CHAT_STOPS",
     "CacheError",
@@ -184,6 +215,11 @@ __all__ = [
     "ContextOverflow",
     "DEFAULT_MAX_TOKENS",
     "Diagnosis",
+    "Engine",
+    "EngineBusy",
+    "EngineEvent",
+    "EngineStatus",
+    "EngineStopped",
     "FALLBACK_STOPS",
     "FakeBackend",
     "FinishReason",
@@ -197,6 +233,7 @@ __all__ = [
     "ImportFailed",
     "ImportResult",
     "InvalidRequest",
+    "LoadedModel",
     "MlxkError",
     "ModelFacts",
     "ModelInfo",
@@ -217,18 +254,25 @@ __all__ = [
     "RemovalPlan",
     "RepoNotFound",
     "RepoRef",
+    "RequestHandle",
     "ResolvedModel",
     "Runner",
     "SequenceDecoder",
+    "SequenceSpec",
     "Settings",
+    "Started",
+    "StepOutput",
     "StopMatcher",
     "Timings",
     "TokenPolicy",
+    "TokenScore",
     "UnhealthyModel",
     "UnsafePath",
     "Usage",
     "__version__",
+    "backend_factory",
     "check_health",
+    "collect",
     "default_repo_id",
     "diagnose",
     "fallback_transcript",

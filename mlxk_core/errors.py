@@ -12,6 +12,8 @@ each class to an exit code or an HTTP status; the core only raises.
      |    +-- ContextOverflow     the prompt leaves no room to generate
      +-- ModelLoadError           weights or tokenizer failed to load
      +-- GenerationError          the backend failed while generating
+     +-- EngineBusy               too many requests are waiting in the engine's queue
+     +-- EngineStopped            the engine is shutting down or stopped
      +-- BackendUnavailable       mlx / mlx_lm missing or unusable on this machine
      +-- CacheError               reading or changing the cache failed
      +-- HubError                 talking to the Hugging Face hub failed
@@ -30,6 +32,8 @@ __all__ = [
     "BackendUnavailable",
     "CacheError",
     "ContextOverflow",
+    "EngineBusy",
+    "EngineStopped",
     "GatedRepo",
     "GenerationError",
     "HubError",
@@ -143,6 +147,28 @@ class GenerationError(MlxkError):
     """The backend failed while generating."""
 
     code = "generation_failed"
+
+
+class EngineBusy(MlxkError):
+    """Too many requests are already waiting; try again shortly."""
+
+    code = "queue_full"
+
+    def __init__(self, waiting: int) -> None:
+        self.waiting = waiting
+        super().__init__(
+            f"The engine is busy: {waiting} requests are already waiting",
+            hint="retry shortly, or raise the queue limit (`--max-queue`)",
+        )
+
+
+class EngineStopped(MlxkError):
+    """The engine is shutting down (or was stopped) and takes no more work."""
+
+    code = "shutting_down"
+
+    def __init__(self) -> None:
+        super().__init__("The generation engine is shutting down", hint="retry after a restart")
 
 
 class BackendUnavailable(MlxkError):

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,14 +17,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from mlxk_core.errors import MlxkError
+from mlxk_core import BackendFactory, Engine, LoadedModel, MlxkError, TokenPolicy, backend_factory
 from mlxk_server.auth import ApiKeyMiddleware
 from mlxk_server.config import ServerSettings
-from mlxk_server.engine import Engine
 from mlxk_server.errors import ApiError, error_response, from_mlxk
-from mlxk_server.models import BackendFactory, Catalog, ModelPool, default_backend
+from mlxk_server.models import Catalog
 from mlxk_server.problems import Problems
 from mlxk_server.routes import ROUTES
+from mlxk_server.security import HostCheck, JsonBodyOnly
 
 __all__ = ["State", "app", "create_app"]
 
@@ -46,22 +45,34 @@ def _lifespan(conf: ServerSettings, backend: BackendFactory, catalog: Catalog | 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         cat = catalog or Catalog(conf.core, conf.models)
-        pool = ModelPool(backend, conf.max_loaded_models)
         engine = Engine(
-            pool, max_queue=conf.max_queue, max_batch=conf.max_batch,
-            idle_unload=conf.idle_unload,
+            backend, settings=conf.core, policy=TokenPolicy(mode="server"),
+            max_loaded_models=conf.max_loaded_models, max_batch=conf.max_batch,
+            max_queue=conf.max_queue, prefill_chunk=conf.prefill_chunk,
+            fair_share=conf.fair_share, idle_unload=conf.idle_unload, on_load=_log_loaded,
         )
         engine.start()
         app.state.mlxk = State(conf, cat, engine, Problems())
         try:
             if conf.preload:
-                engine.preload(cat.resolve(conf.preload))
+                engine.load(cat.resolve(conf.preload))
                 log.info("preloaded %s", conf.preload)
             yield
         finally:
             engine.stop()
 
     return lifespan
+
+
+def _log_loaded(held: LoadedModel) -> None:
+    """Say what was loaded and how its weights are laid out; the BLAS hint, once."""
+    layout = getattr(held.backend, "layout", None)
+    log.info("loaded %s (weights: %s)", held.model.name,
+             layout.reason if layout is not None else "as stored")
+    hint = getattr(held.backend, "blas_hint", None)
+    text = hint() if callable(hint) else None
+    if text:
+        log.warning("%s", text)
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
@@ -92,10 +103,9 @@ def create_app(
     """
     conf = settings or ServerSettings.from_env()
     if backend is None:
-        backend = functools.partial(
-            default_backend, settings=conf.core, dtype=conf.dtype, dequantize=conf.dequantize
-        )
-    middleware = []
+        backend = backend_factory(conf.core, dtype=conf.dtype, dequantize=conf.dequantize)
+    # outermost first: a foreign Host is refused before CORS, the key or the body is looked at
+    middleware = [Middleware(HostCheck, bind=conf.host, allowed=conf.allowed_hosts)]
     if conf.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(conf.cors_origins), allow_methods=["GET", "POST"],
@@ -103,6 +113,7 @@ def create_app(
         ))
     if conf.api_key:
         middleware.append(Middleware(ApiKeyMiddleware, api_key=conf.api_key))
+    middleware.append(Middleware(JsonBodyOnly))
     return Starlette(
         routes=list(ROUTES),
         middleware=middleware,

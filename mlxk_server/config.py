@@ -27,6 +27,8 @@ class ServerSettings:
     """Everything the server needs; ``core`` locates the cache (and names the BLAS).
 
     ``dtype`` and ``dequantize`` override the MLX backend's automatic weight layout (None: auto).
+    ``allowed_hosts``: Host names served besides the loopback ones while ``host`` is a loopback
+    address (``*``: any name).
     """
 
     core: Settings
@@ -37,11 +39,14 @@ class ServerSettings:
     max_loaded_models: int = 1
     api_key: str | None = field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
     max_queue: int = 64
     log_level: str = "info"
     idle_unload: float | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_batch: int = 32
+    prefill_chunk: int = 512
+    fair_share: float = 1.0
     dtype: str | None = None
     dequantize: bool | None = None
 
@@ -57,6 +62,7 @@ class ServerSettings:
             "models": _split(env.get("MLXK_MODELS")),
             "api_key": env.get("MLXK_API_KEY") or None,
             "cors_origins": _split(env.get("MLXK_CORS_ORIGINS")),
+            "allowed_hosts": _split(env.get("MLXK_ALLOWED_HOSTS")),
             "idle_unload": _number(env, "MLXK_IDLE_UNLOAD", None),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

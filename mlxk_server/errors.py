@@ -1,4 +1,7 @@
-"""OpenAI-shaped errors: one table from error type to HTTP status, and the JSON body."""
+"""Errors: one table from error type to HTTP status, and the JSON body in each protocol's shape.
+
+OpenAI's shape is the default; ``error_response_for`` picks Anthropic's or Ollama's by path.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,11 @@ import json
 
 from starlette.responses import JSONResponse
 
-from mlxk_core.errors import (
+from mlxk_core import (
     AmbiguousModel,
     BackendUnavailable,
+    EngineBusy,
+    EngineStopped,
     InvalidRequest,
     MlxkError,
     ModelNotFound,
@@ -16,7 +21,15 @@ from mlxk_core.errors import (
     UnsafePath,
 )
 
-__all__ = ["ApiError", "ModelNotServed", "QueueFull", "error_body", "error_response", "from_mlxk"]
+__all__ = [
+    "ApiError",
+    "ModelNotServed",
+    "error_body",
+    "error_body_for",
+    "error_response",
+    "error_response_for",
+    "from_mlxk",
+]
 
 
 class ApiError(Exception):
@@ -53,19 +66,6 @@ class ModelNotServed(ModelNotFound):
         self.args = (self.message,)
 
 
-class QueueFull(ApiError):
-    """Too many requests are waiting: try again shortly."""
-
-    def __init__(self, retry_after: int = 1) -> None:
-        super().__init__(
-            429,
-            "The server is busy: too many requests are queued; retry shortly",
-            type="rate_limit_error",
-            code="queue_full",
-            headers={"Retry-After": str(retry_after)},
-        )
-
-
 # The first matching class wins; order subclasses before their bases.
 _STATUS: tuple[tuple[type[MlxkError], int, str], ...] = (
     (ModelNotFound, 404, "invalid_request_error"),
@@ -79,6 +79,12 @@ _STATUS: tuple[tuple[type[MlxkError], int, str], ...] = (
 
 def from_mlxk(exc: MlxkError) -> ApiError:
     """Map a core error to the HTTP error a client sees."""
+    if isinstance(exc, EngineBusy):
+        return ApiError(429, "The server is busy: too many requests are queued; retry shortly",
+                        type="rate_limit_error", code=exc.code, headers={"Retry-After": "1"})
+    if isinstance(exc, EngineStopped):
+        return ApiError(503, "The server is shutting down", type="server_error", code=exc.code,
+                        headers={"Retry-After": "5"})
     status, kind = 500, "server_error"
     for cls, code, name in _STATUS:
         if isinstance(exc, cls):
@@ -110,3 +116,32 @@ class _AsciiJSON(JSONResponse):
 def error_response(err: ApiError) -> JSONResponse:
     """An error as a JSON response with its status and headers."""
     return _AsciiJSON(error_body(err), status_code=err.status, headers=err.headers)
+
+
+# Anthropic names its error types by status (https://docs.anthropic.com/en/api/errors)
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+    404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+    503: "overloaded_error", 529: "overloaded_error",
+}
+
+
+def error_body_for(path: str, err: ApiError) -> dict[str, object]:
+    """The error document in the shape of the protocol that ``path`` belongs to.
+
+    ``/v1/messages...``: Anthropic's ``{"type": "error", "error": {"type", "message"}}``;
+    ``/api/...``: Ollama's ``{"error": message}``; anything else: OpenAI's (``error_body``).
+    """
+    if path == "/v1/messages" or path.startswith("/v1/messages/"):
+        kind = _ANTHROPIC_TYPES.get(
+            err.status, "api_error" if err.status >= 500 else "invalid_request_error"
+        )
+        return {"type": "error", "error": {"type": kind, "message": err.message}}
+    if path == "/api" or path.startswith("/api/"):
+        return {"error": err.message}
+    return error_body(err)
+
+
+def error_response_for(path: str, err: ApiError) -> JSONResponse:
+    """``err`` as a JSON response in the shape of the protocol that ``path`` belongs to."""
+    return _AsciiJSON(error_body_for(path, err), status_code=err.status, headers=err.headers)

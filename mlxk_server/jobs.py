@@ -1,84 +1,75 @@
-"""A request's handle: the event loop awaits its start and chunks; the engine thread feeds it."""
+"""A request's handle as the event loop reads it: the engine thread's events, awaited in order."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
-from mlxk_core.cache.records import ResolvedModel
-from mlxk_core.generation.events import Chunk, Completion
-from mlxk_core.generation.request import GenerationRequest
-from mlxk_core.generation.sequence import collect
-from mlxk_server.models import model_key
+from mlxk_core import (
+    Chunk,
+    Completion,
+    Engine,
+    EngineEvent,
+    GenerationRequest,
+    MlxkError,
+    RequestHandle,
+    ResolvedModel,
+    Started,
+    collect,
+)
 
 __all__ = ["Job"]
 
-_STARTED = object()
-
 
 class Job:
-    """One request on its way through the engine, read from the event loop."""
+    """One request in the core engine, bridged to asyncio; leaving early cancels it."""
 
-    def __init__(
-        self, model: ResolvedModel, request: GenerationRequest, wake: Callable[[], None]
-    ) -> None:
-        self.model = model
-        self.request = request
-        self.key = model_key(model)
-        self.cancelled = threading.Event()
-        self._wake = wake
+    def __init__(self, engine: Engine, model: ResolvedModel, request: GenerationRequest) -> None:
         self._loop = asyncio.get_running_loop()
-        self._items: asyncio.Queue[Any] = asyncio.Queue()
-        self.done = False
-        self.reasoning = model.facts.reasoning  # the Runner's verdict, set when admitted
+        self._items: asyncio.Queue[EngineEvent] = asyncio.Queue()
+        self._ended = False
+        self.handle: RequestHandle = engine.submit(model, request, listener=self._listen)
 
-    def push(self, item: Any) -> None:
-        """Hand a chunk or an error to the event loop (engine thread)."""
+    def _listen(self, event: EngineEvent) -> None:
+        """Called on the engine thread: hand the event to the loop."""
         try:
-            self._loop.call_soon_threadsafe(self._items.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._items.put_nowait, event)
         except RuntimeError:  # the loop is gone: nobody is listening any more
-            self.cancelled.set()
-
-    def start(self) -> None:
-        """Tell the waiting handler that generation has begun (engine thread)."""
-        self.push(_STARTED)
+            self.handle.cancel()
 
     def cancel(self) -> None:
         """Stop generating for this request (a client went away)."""
-        if not self.done:
-            self.cancelled.set()
-            self._wake()
+        if not self._ended:
+            self.handle.cancel()
 
-    async def _next(self) -> Any:
-        item = await self._items.get()
-        if isinstance(item, BaseException):
-            self.done = True
-            raise item
-        return item
+    async def _next(self) -> EngineEvent:
+        event = await self._items.get()
+        if isinstance(event, MlxkError):
+            self._ended = True
+            raise event
+        return event
 
-    async def started(self) -> None:
+    async def started(self) -> Started:
         """Wait until the model is loaded and the prompt accepted; raise what went wrong."""
         try:
-            item = await self._next()
+            event = await self._next()
         except BaseException:
             self.cancel()
             raise
-        assert item is _STARTED
+        assert isinstance(event, Started)
+        return event
 
     async def chunks(self) -> AsyncIterator[Chunk]:
-        """The chunks as they are produced; leaving early cancels the generation."""
+        """The chunks as they are produced."""
         try:
-            while True:
-                chunk: Chunk = await self._next()
-                yield chunk
-                if chunk.finish_reason is not None:
-                    self.done = True
-                    return
+            while not self._ended:
+                event = await self._next()
+                if isinstance(event, Chunk):
+                    self._ended = event.finish_reason is not None
+                    yield event
         finally:
             self.cancel()
 
     async def completion(self) -> Completion:
         """The whole completion."""
-        return collect([c async for c in self.chunks()], reasoning=self.reasoning)
+        return collect([c async for c in self.chunks()], reasoning=self.handle.reasoning)

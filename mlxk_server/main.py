@@ -18,6 +18,7 @@ from typing import Any
 
 from mlxk_core.backends.cpu_fastpath import COMPUTE_DTYPES
 from mlxk_server.config import ServerSettings
+from mlxk_server.security import host_name, is_loopback
 from mlxk_server.signals import SignalWatch
 
 __all__ = ["add_arguments", "build_parser", "main", "serve", "settings_from_args"]
@@ -34,8 +35,16 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--max-loaded-models", type=int, default=1, help="models kept loaded (LRU)")
     p.add_argument("--api-key", help="require this bearer key (MLXK_API_KEY)")
     p.add_argument("--cors-origins", help="comma-separated allowed CORS origins (default: off)")
+    p.add_argument("--allowed-hosts",
+                   help="comma-separated Host names served besides localhost, 127.0.0.1 and "
+                   "[::1] while listening on loopback; '*': any (MLXK_ALLOWED_HOSTS)")
     p.add_argument("--max-queue", type=int, default=64, help="requests allowed to wait")
     p.add_argument("--max-batch", type=int, default=32, help="sequences decoded together")
+    p.add_argument("--prefill-chunk", type=int, default=512,
+                   help="prompt tokens fed per step while others decode (default 512)")
+    p.add_argument("--fair-share", type=float, default=1.0,
+                   help="seconds a request for another model waits before the busy model "
+                   "stops taking new work and is swapped (default 1.0)")
     p.add_argument("--idle-unload", type=float, help="unload a model idle this many seconds")
     p.add_argument("--dtype", choices=COMPUTE_DTYPES,
                    help="compute dtype (default: float32 on CPU, as stored on a GPU)")
@@ -65,8 +74,9 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     return ServerSettings.from_env(
         host=args.host, port=args.port, preload=args.model, models=_split(args.models),
         max_loaded_models=args.max_loaded_models, api_key=args.api_key,
-        cors_origins=_split(args.cors_origins), max_queue=args.max_queue,
-        max_batch=args.max_batch, idle_unload=args.idle_unload, log_level=args.log_level,
+        cors_origins=_split(args.cors_origins), allowed_hosts=_split(args.allowed_hosts),
+        max_queue=args.max_queue, max_batch=args.max_batch, prefill_chunk=args.prefill_chunk,
+        fair_share=args.fair_share, idle_unload=args.idle_unload, log_level=args.log_level,
         dtype=args.dtype, dequantize=args.dequantize,
     )
 
@@ -119,6 +129,9 @@ def serve(settings: ServerSettings) -> int:
     """Run the server until SIGINT/SIGTERM; returns 0 after a clean shutdown."""
     with SignalWatch() as signals:  # first: every thread started later inherits the mask
         _configure_logging(settings.log_level)
+        if not is_loopback(settings.host) and not settings.api_key:
+            log.warning("listening on %s without an API key: anyone who can reach this address "
+                        "can use the server; set --api-key (MLXK_API_KEY)", settings.host)
         _report_blas(settings)
         import uvicorn
 
@@ -146,5 +159,9 @@ def serve(settings: ServerSettings) -> int:
 
 def main(argv: Sequence[str] | None = None, prog: str = "mlxk-serve") -> None:
     """Console entry point of ``mlxk-serve`` (``mlxk serve`` calls it with its arguments)."""
-    args = build_parser(prog).parse_args(argv)
-    raise SystemExit(serve(settings_from_args(args)))
+    parser = build_parser(prog)
+    settings = settings_from_args(parser.parse_args(argv))
+    bad = [name for name in settings.allowed_hosts if name != "*" and host_name(name) is None]
+    if bad:
+        parser.error(f"--allowed-hosts / MLXK_ALLOWED_HOSTS: not a host name: {', '.join(bad)}")
+    raise SystemExit(serve(settings))

@@ -17,7 +17,9 @@ from starlette.types import Scope
 from mlxk_core.cache.records import CachedModel
 from mlxk_core.errors import ModelNotFound
 from mlxk_core.version import __version__
+from mlxk_server.auth import has_key
 from mlxk_server.errors import ApiError
+from mlxk_server.jobs import Job
 from mlxk_server.problems import SERVER_SIDE
 from mlxk_server.sse import event_stream
 from mlxk_server.translate import Shape, to_core
@@ -67,15 +69,20 @@ def _model_doc(model: CachedModel) -> dict[str, Any]:
 
 
 async def health(request: Request) -> Response:
-    """Liveness, version and what is loaded."""
-    status = _state(request).engine.status()
-    return JSONResponse({"status": "ok", "version": __version__, **status,
-                         "problems": _state(request).problems.describe()})
+    """Liveness and version; what is loaded, the queue and problems too, to holders of the key."""
+    state = _state(request)
+    doc: dict[str, Any] = {"status": "ok", "version": __version__}
+    key = state.settings.api_key
+    if key is None or has_key(request.scope, key):
+        status = state.engine.status()
+        doc.update(loaded=list(status.loaded), waiting=status.waiting, active=status.active,
+                   problems=state.problems.describe())
+    return JSONResponse(doc)
 
 
 async def loaded(request: Request) -> Response:
     """What is loaded, its size and since when."""
-    return JSONResponse({"object": "list", "data": _state(request).engine.status()["loaded"]})
+    return JSONResponse({"object": "list", "data": list(_state(request).engine.status().loaded)})
 
 
 async def list_models(request: Request) -> Response:
@@ -121,7 +128,7 @@ async def _complete(request: Request, wire: type[ChatCompletionRequest | Complet
     problems = state.problems
     try:
         model = await run_in_threadpool(state.catalog.resolve, body.model)
-        job = state.engine.submit(model, core)
+        job = Job(state.engine, model, core)
         await _until_disconnect(request, job.started())
     except SERVER_SIDE as exc:
         problems.record(getattr(exc, "name", None) or body.model, exc)

@@ -1,21 +1,32 @@
-"""The backend seam: what the Runner (and later the server's batch engine) asks of a model runtime.
+"""The backend seam: what the generation engine asks of a model runtime.
 
-A backend turns requests into prompt token ids, gives out one streaming detokenizer per request
-and runs the forward passes as an iterator of token ids. Everything else — EOS and stop strings,
-the reasoning split, the token budget, usage and timings — is pure Python in
-:mod:`mlxk_core.generation.sequence`, so a batching engine can drive one sequence state per slot.
+A backend loads one model, turns requests into prompt token ids, gives out one streaming
+detokenizer per request and runs forward passes for a *batch* of sequences: the engine adds
+sequences (prompt, sampler settings, budget), steps the batch (each running sequence gets its
+next token; prompts are prefilled a chunk per step), and removes sequences. How a batch of one
+runs (a single-stream fast path, say) is the backend's choice, invisible here. Everything else —
+EOS and stop strings, the reasoning split, the token budget, usage and timings — is pure Python
+in :mod:`mlxk_core.generation.sequence`, driven by :mod:`mlxk_core.engine`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from mlxk_core.generation.request import GenerationParams, GenerationRequest
 
-__all__ = ["Backend", "Detokenizer", "ModelInfo", "PromptTokens", "TokenStream"]
+__all__ = [
+    "Backend",
+    "Batch",
+    "Detokenizer",
+    "ModelInfo",
+    "PromptTokens",
+    "SequenceSpec",
+    "StepOutput",
+    "TokenScore",
+]
 
 
 class Detokenizer(Protocol):
@@ -52,28 +63,61 @@ class PromptTokens:
     fallback_format: bool = False
 
 
+@dataclass(frozen=True)
+class SequenceSpec:
+    """One sequence for a batch: prompt ids, sampling, budget, and how many logprobs to report.
+
+    ``top_logprobs`` None means no logprobs; 0 means the sampled token's only; N adds the N
+    most likely alternatives. A ``params.seed`` gives the sequence its own random stream, so the
+    same seed samples the same tokens alone and inside any batch.
+    """
+
+    prompt: tuple[int, ...]
+    params: GenerationParams
+    max_tokens: int
+    top_logprobs: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenScore:
+    """The log-probability of a sampled token, and the most likely alternatives (id, logprob)."""
+
+    logprob: float
+    top: tuple[tuple[int, float], ...] = ()
+
+
 @dataclass
-class TokenStream:
-    """Token ids from a running generation, with how many prompt tokens came from the cache."""
+class StepOutput:
+    """What one batch step produced.
 
-    tokens: Iterator[int]
-    cached_tokens: int = 0
-    on_close: Callable[[], None] | None = field(default=None, repr=False)
+    ``tokens``: new token ids per sequence key. ``scores``: for sequences that asked for
+    logprobs, one score per new token. ``exhausted``: sequences whose backend source ran dry
+    (they produce nothing more). ``prefilled``: prompt tokens fed this step, per sequence.
+    """
 
-    def __iter__(self) -> Iterator[int]:
-        return self.tokens
+    tokens: dict[int, list[int]] = field(default_factory=dict)
+    scores: dict[int, list[TokenScore]] = field(default_factory=dict)
+    exhausted: set[int] = field(default_factory=set)
+    prefilled: dict[int, int] = field(default_factory=dict)
 
-    def __next__(self) -> int:
-        return next(self.tokens)
+
+class Batch(Protocol):
+    """The running sequences of one loaded model, decoded together; used from one thread."""
+
+    def add(self, key: int, spec: SequenceSpec) -> int:
+        """Queue a sequence under ``key``; returns how many prompt tokens a reused cache holds."""
+
+    def step(self) -> StepOutput:
+        """One step: a token for every decoding sequence, a prefill chunk for waiting prompts."""
+
+    def remove(self, key: int) -> None:
+        """Stop a sequence (its cache may be kept for a later prompt with the same prefix)."""
 
     def close(self) -> None:
-        """Stop the generation (idempotent); the backend keeps what it can reuse."""
-        close = getattr(self.tokens, "close", None)
-        if close is not None:
-            close()
-        if self.on_close is not None:
-            callback, self.on_close = self.on_close, None
-            callback()
+        """Drop every sequence; idempotent."""
+
+    def __len__(self) -> int:
+        """How many sequences are in the batch."""
 
 
 class Backend(Protocol):
@@ -87,7 +131,7 @@ class Backend(Protocol):
         """Load weights and tokenizer from a local directory (never a hub name)."""
 
     def close(self) -> None:
-        """Drop the model, tokenizer and prompt cache and free memory; idempotent."""
+        """Drop the model, tokenizer and prompt caches and free memory; idempotent."""
 
     def encode(self, request: GenerationRequest) -> PromptTokens:
         """Format a request (chat template, fallback transcript or raw prompt) into token ids."""
@@ -98,10 +142,9 @@ class Backend(Protocol):
         ``raw``: the text continues a raw prompt, so a leading space is kept (chat answers drop it).
         """
 
-    def generate(
-        self, prompt: Sequence[int], params: GenerationParams, max_tokens: int
-    ) -> TokenStream:
-        """Start generating after ``prompt``: sampled token ids, at most ``max_tokens`` of them."""
+    def open_batch(self, *, max_batch: int, prefill_chunk: int) -> Batch:
+        """A batch for this model: at most ``max_batch`` sequences decode together, prompts are
+        fed at most ``prefill_chunk`` tokens per step."""
 
     def peak_memory(self) -> int:
         """Peak memory in bytes since the last ``reset_peak_memory``."""

@@ -3,21 +3,25 @@
 ``FakeBackend(["Hel", "lo", "!"])`` answers every request with those token texts, then its EOS
 token. Prompts are "tokenized" one id per character; the chat format is a plain, visible
 ``<|role|>content`` transcript (or the fallback transcript with ``chat_template=False``).
+Its batch behaves like the MLX one as the engine sees it: prompts are fed ``prefill_chunk``
+tokens per step, every decoding sequence gets one token per step, and ``step_delay`` /
+``prefill_delay`` make steps take time like a real model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlxk_core.backends.base import ModelInfo, PromptTokens, TokenStream
+from mlxk_core.backends.base import ModelInfo, PromptTokens, SequenceSpec, StepOutput, TokenScore
 from mlxk_core.errors import GenerationError
 from mlxk_core.generation.chat_format import fallback_transcript
 from mlxk_core.generation.prompt_cache import reusable_prefix
 from mlxk_core.generation.request import GenerationParams, GenerationRequest
 
-__all__ = ["FAKE_EOS", "FakeBackend", "FakeDetokenizer"]
+__all__ = ["FAKE_EOS", "FakeBackend", "FakeBatch", "FakeDetokenizer"]
 
 FAKE_EOS = 0
 _TEXT_BASE = 1_000_000  # ids of scripted token texts start here, above every character id
@@ -52,9 +56,10 @@ class FakeBackend:
     """A test double that yields the scripted token texts for every request.
 
     ``script`` is a list of token texts or a function of (prompt, params) returning one.
-    ``fail_at`` raises a RuntimeError when that many tokens have been yielded (a failing forward).
-    ``eos`` appends the EOS token after the script; without it generation runs into the budget
-    (the script repeats). ``prompts`` records every formatted prompt text, in order.
+    ``fail_at`` raises a RuntimeError when a sequence has produced that many tokens (a failing
+    forward). ``eos`` appends the EOS token after the script; without it generation runs into
+    the budget (the script repeats). ``prompts`` records every formatted prompt text, in order.
+    ``step_delay`` is slept once per decoding step, ``prefill_delay`` per prompt token fed.
     """
 
     script: Script = ("Hello", ",", " world", "!")
@@ -64,8 +69,11 @@ class FakeBackend:
     fail_at: int | None = None
     fail_on_load: bool = False
     name: str = "fake-model"
+    step_delay: float = 0.0
+    prefill_delay: float = 0.0
     prompts: list[str] = field(default_factory=list)
     generated: int = 0
+    steps: int = 0
     _loaded: bool = False
     _pieces: list[str] = field(default_factory=list)
     _history: tuple[int, ...] = ()
@@ -108,37 +116,11 @@ class FakeBackend:
         """A fresh detokenizer sharing this backend's table of scripted pieces."""
         return FakeDetokenizer(self._pieces)
 
-    def generate(
-        self, prompt: Sequence[int], params: GenerationParams, max_tokens: int
-    ) -> TokenStream:
-        """Yield the script's token ids (then EOS), at most ``max_tokens`` of them."""
+    def open_batch(self, *, max_batch: int, prefill_chunk: int) -> FakeBatch:
+        """A batch over this backend's script."""
         if not self._loaded:
             raise GenerationError("FakeBackend: no model loaded")
-        text = "".join(chr(t) for t in prompt)
-        self.prompts.append(text)
-        script = self.script
-        pieces = list(script(PromptTokens(text, tuple(prompt)), params) if callable(script)
-                      else script)
-        cached = reusable_prefix(self._history, prompt)
-        return TokenStream(self._tokens(tuple(prompt), pieces, max_tokens), cached_tokens=cached)
-
-    def _tokens(self, prompt: tuple[int, ...], pieces: list[str], limit: int) -> Iterator[int]:
-        ids = []
-        for piece in pieces:
-            self._pieces.append(piece)
-            ids.append(_TEXT_BASE + len(self._pieces) - 1)
-        if self.eos or not ids:
-            ids.append(FAKE_EOS)
-        out: list[int] = []
-        for n in range(limit):
-            if self.fail_at is not None and n == self.fail_at:
-                self._history = ()
-                raise RuntimeError("fake forward failed")
-            token = ids[n % len(ids)]
-            out.append(token)
-            self._history = prompt + tuple(out)
-            self.generated += 1
-            yield token
+        return FakeBatch(self, max(1, prefill_chunk))
 
     def peak_memory(self) -> int:
         """Always zero: nothing is allocated."""
@@ -147,3 +129,88 @@ class FakeBackend:
     def reset_peak_memory(self) -> None:
         """Nothing to reset."""
 
+    def _script_ids(self, prompt: tuple[int, ...], params: GenerationParams) -> list[int]:
+        text = "".join(chr(t) for t in prompt)
+        self.prompts.append(text)
+        script = self.script
+        pieces = list(script(PromptTokens(text, prompt), params) if callable(script) else script)
+        ids = []
+        for piece in pieces:
+            self._pieces.append(piece)
+            ids.append(_TEXT_BASE + len(self._pieces) - 1)
+        if self.eos or not ids:
+            ids.append(FAKE_EOS)
+        return ids
+
+
+@dataclass
+class _FakeSequence:
+    prompt: tuple[int, ...]
+    to_feed: int
+    ids: list[int]
+    max_tokens: int
+    scores: bool
+    produced: list[int] = field(default_factory=list)
+
+
+class FakeBatch:
+    """The FakeBackend's batch: chunked prefill, one token per decoding sequence per step."""
+
+    def __init__(self, backend: FakeBackend, prefill_chunk: int) -> None:
+        self._backend = backend
+        self._chunk = prefill_chunk
+        self._seqs: dict[int, _FakeSequence] = {}
+
+    def __len__(self) -> int:
+        return len(self._seqs)
+
+    def add(self, key: int, spec: SequenceSpec) -> int:
+        """Queue a sequence; a prefix shared with the last finished one counts as cached."""
+        backend = self._backend
+        cached = reusable_prefix(backend._history, spec.prompt)
+        ids = backend._script_ids(spec.prompt, spec.params)
+        self._seqs[key] = _FakeSequence(
+            spec.prompt, len(spec.prompt) - cached, ids, spec.max_tokens,
+            spec.top_logprobs is not None,
+        )
+        return cached
+
+    def step(self) -> StepOutput:
+        """Feed a chunk of each waiting prompt; one token for every sequence done feeding."""
+        backend = self._backend
+        out = StepOutput()
+        fed = 0
+        for key, seq in self._seqs.items():
+            if seq.to_feed:
+                n = min(self._chunk, seq.to_feed)
+                seq.to_feed -= n
+                out.prefilled[key] = n
+                fed += n
+        time.sleep(backend.prefill_delay * fed)
+        decoding = [(k, s) for k, s in self._seqs.items() if not s.to_feed]
+        if decoding:
+            time.sleep(backend.step_delay)
+            backend.steps += 1
+        for key, seq in decoding:
+            if len(seq.produced) >= seq.max_tokens:
+                out.exhausted.add(key)
+                continue
+            if backend.fail_at is not None and len(seq.produced) == backend.fail_at:
+                backend._history = ()
+                raise RuntimeError("fake forward failed")
+            token = seq.ids[len(seq.produced) % len(seq.ids)]
+            seq.produced.append(token)
+            backend.generated += 1
+            backend._history = seq.prompt + tuple(seq.produced)
+            out.tokens[key] = [token]
+            if seq.scores:
+                out.scores[key] = [TokenScore(0.0)]
+        return out
+
+    def remove(self, key: int) -> None:
+        """Forget a sequence."""
+        self._seqs.pop(key, None)
+
+    def close(self) -> None:
+        """Forget every sequence."""
+        self._seqs.clear()

@@ -1,20 +1,20 @@
-"""The MLX backend; with mlx_batch.py it is where ``mlx`` / ``mlx_lm`` are imported (lazily).
+"""The MLX backend; with mlx_batch.py and sampling.py it is where ``mlx`` / ``mlx_lm`` are
+imported (lazily).
 
 It owns every device-specific choice: it loads an optimized BLAS before ``mlx`` is first
 imported, and lays the weights out for the device with :mod:`mlxk_core.backends.cpu_fastpath`
 (on the CPU: float32 compute, dense float32 weights where they fit; files untouched). It keeps
-the KV prompt cache of the last sequence so a new chat turn prefills only the tokens that changed.
+the KV caches of finished sequences so a new chat turn prefills only the tokens that changed.
 """
 
 from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlxk_core.backends.base import Detokenizer, ModelInfo, PromptTokens, TokenStream
+from mlxk_core.backends.base import Detokenizer, ModelInfo, PromptTokens
 from mlxk_core.backends.blas import BlasInfo, blas_hint_once, ensure_blas
 from mlxk_core.backends.cpu_fastpath import (
     DeviceKind,
@@ -26,11 +26,11 @@ from mlxk_core.backends.cpu_fastpath import (
     describe_model,
     memory_info,
 )
+from mlxk_core.backends.mlx_batch import CacheStore, MlxBatch
 from mlxk_core.backends.model_files import configured_eos_ids, remote_code_reason
 from mlxk_core.errors import BackendUnavailable, GenerationError, ModelLoadError
 from mlxk_core.generation.chat_format import fallback_transcript
-from mlxk_core.generation.prompt_cache import reusable_prefix
-from mlxk_core.generation.request import GenerationParams, GenerationRequest
+from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.settings import Settings
 
 __all__ = ["MlxBackend", "release_thread"]
@@ -68,21 +68,19 @@ class MlxBackend:
 
     def __init__(
         self, *, settings: Settings | None = None, device: DeviceKind | None = None,
-        prefill_step_size: int = 2048, dtype: str | None = None, dequantize: bool | None = None,
+        dtype: str | None = None, dequantize: bool | None = None,
     ) -> None:
         """``dtype`` and ``dequantize`` override the automatic layout (None: automatic)."""
         self._settings = settings
         self._device = device
         self._dtype = check_dtype(dtype)
         self._dequantize = dequantize
-        self.prefill_step_size = prefill_step_size
         self.blas: BlasInfo | None = None
         self.device: DeviceKind | None = None
         self.layout: Layout | None = None
         self.model: Any = None
         self.tokenizer: Any = None
-        self._cache: list[Any] | None = None
-        self._cache_tokens: tuple[int, ...] = ()
+        self._store = CacheStore()
 
     @property
     def loaded(self) -> bool:
@@ -136,9 +134,9 @@ class MlxBackend:
 
     def close(self) -> None:
         """Drop model, tokenizer and prompt cache, then free MLX's buffer cache; idempotent."""
-        was_loaded = self.model is not None or self._cache is not None
-        self.model = self.tokenizer = self._cache = None
-        self._cache_tokens = ()
+        was_loaded = self.model is not None
+        self.model = self.tokenizer = None
+        self._store.clear()
         if was_loaded:
             gc.collect()
             import mlx.core as mx
@@ -175,69 +173,11 @@ class MlxBackend:
         result: Detokenizer = detokenizer
         return result
 
-    def generate(
-        self, prompt: Sequence[int], params: GenerationParams, max_tokens: int
-    ) -> TokenStream:
-        """Start a generation, reusing the prompt cache's common prefix with the last one."""
-        if self.model is None or not prompt:
-            raise GenerationError("Nothing to generate from: no model loaded or an empty prompt")
-        import mlx.core as mx
-        from mlx_lm.generate import generate_step
-        from mlx_lm.sample_utils import make_logits_processors, make_sampler
-
-        if params.seed is not None:
-            mx.random.seed(params.seed)
-        sampler = make_sampler(
-            temp=params.temperature, top_p=params.top_p, min_p=params.min_p, top_k=params.top_k
-        )
-        processors = (
-            make_logits_processors(repetition_penalty=params.repetition_penalty)
-            if params.repetition_penalty
-            else None
-        )
-        keep, cache = self._reuse(prompt)
-        steps = generate_step(
-            mx.array(list(prompt[keep:])), self.model, max_tokens=max_tokens, sampler=sampler,
-            logits_processors=processors, prompt_cache=cache,
-            prefill_step_size=self.prefill_step_size,
-        )
-        return TokenStream(self._tokens(steps, prompt, cache), cached_tokens=keep)
-
-    def _reuse(self, prompt: Sequence[int]) -> tuple[int, list[Any]]:
-        """Keep the cached common prefix (trimming the rest), or start a new cache."""
-        from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
-
-        cache, cached = self._cache, self._cache_tokens
-        self._cache, self._cache_tokens = None, ()
-        if cache is not None and getattr(cache[0], "offset", len(cached)) == len(cached):
-            keep = reusable_prefix(cached, prompt)
-            drop = len(cached) - keep
-            if keep and drop and can_trim_prompt_cache(cache):
-                trimmed: Any = trim_prompt_cache(cache, drop)
-                drop -= trimmed
-            if keep and not drop:
-                return keep, cache
-        return 0, make_prompt_cache(self.model)
-
-    def _tokens(
-        self, steps: Iterator[tuple[Any, Any]], prompt: Sequence[int], cache: list[Any]
-    ) -> Iterator[int]:
-        # generate_step feeds each token before yielding it, so the cache always holds
-        # prompt + every yielded token; on an error it is dropped.
-        history = list(prompt)
-        complete = False
-        try:
-            for token, _ in steps:
-                history.append(token)
-                yield token
-            complete = True
-        except GeneratorExit:
-            complete = True
-            raise
-        finally:
-            steps.close()  # type: ignore[attr-defined]
-            if complete and self.model is not None:
-                self._cache, self._cache_tokens = cache, tuple(history)
+    def open_batch(self, *, max_batch: int, prefill_chunk: int) -> MlxBatch:
+        """The batch of the loaded model (single-stream speed while it holds one sequence)."""
+        if self.model is None:
+            raise GenerationError("No model loaded", hint="load a model before generating")
+        return MlxBatch(self.model, self._store, max_batch=max_batch, prefill_chunk=prefill_chunk)
 
     def peak_memory(self) -> int:
         """MLX's peak memory in bytes."""

@@ -6,6 +6,7 @@ import difflib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from mlxk_core.cache.facts import read_facts
 from mlxk_core.cache.health import check_health
@@ -13,7 +14,27 @@ from mlxk_core.cache.listing import is_inside
 from mlxk_core.cache.records import CachedModel, ModelRevision, ResolvedModel
 from mlxk_core.errors import AmbiguousModel, ModelNotFound, UnhealthyModel, UnsafePath
 
-__all__ = ["close_matches", "find_repo", "find_revision", "resolve_name", "split_name"]
+__all__ = [
+    "Named",
+    "close_matches",
+    "find_repo",
+    "find_revision",
+    "resolve_name",
+    "resolved_revision",
+    "split_name",
+]
+
+
+
+class Named(Protocol):
+    """Anything with a repo id: a cached model, or just its name."""
+
+    @property
+    def repo_id(self) -> str:
+        """``org/name`` (or ``name``)."""
+
+
+N = TypeVar("N", bound=Named)
 
 _PREFERRED_ORG = "mlx-community/"
 _HEX = set("0123456789abcdef")
@@ -27,7 +48,7 @@ def split_name(name: str) -> tuple[str, str | None]:
     return base, revision if sep else None
 
 
-def find_repo(models: Sequence[CachedModel], name: str) -> CachedModel:
+def find_repo(models: Sequence[N], name: str) -> N:
     """The one cached repo ``name`` means: an exact id, else a unique short name."""
     _check_cache_name(name)
     lower = name.lower()
@@ -85,10 +106,10 @@ def resolve_name(
         if allow_local and revision is None and _is_model_dir(Path(name)):
             return _resolve_path(models, cache_dir, name)
         raise
-    return _resolved(cache_dir, name, find_revision(model, revision))
+    return resolved_revision(cache_dir, name, find_revision(model, revision))
 
 
-def close_matches(models: Sequence[CachedModel], name: str) -> list[str]:
+def close_matches(models: Sequence[Named], name: str) -> list[str]:
     """Up to five cached repo ids that look like ``name`` (substring or difflib matches)."""
     lower = name.lower()
     keys: dict[str, str] = {}
@@ -126,7 +147,7 @@ def _resolve_path(models: Sequence[CachedModel], cache_dir: Path, name: str) -> 
         for model in models:
             for rev in model.revisions:
                 if os.path.realpath(rev.snapshot_path) == str(path):
-                    return _resolved(cache_dir, name, rev)
+                    return resolved_revision(cache_dir, name, rev)
         raise UnsafePath(
             f"'{name}' points inside the cache's internals",
             hint="name the model instead (see `mlxk list`)",
@@ -139,7 +160,8 @@ def _resolve_path(models: Sequence[CachedModel], cache_dir: Path, name: str) -> 
     return ResolvedModel(name=name, path=path, facts=facts, health=check_health(path))
 
 
-def _resolved(cache_dir: Path, name: str, rev: ModelRevision) -> ResolvedModel:
+def resolved_revision(cache_dir: Path, name: str, rev: ModelRevision) -> ResolvedModel:
+    """``rev`` as what ``name`` resolves to; UnsafePath when its files link out of the cache."""
     outside = [f.name for f in rev.files if not is_inside(cache_dir, f.path)]
     if outside or not is_inside(cache_dir, rev.snapshot_path):
         raise UnsafePath(

@@ -15,7 +15,15 @@ from mlxk_core.cache.health import health_from_listing
 from mlxk_core.cache.listing import Listing, is_inside, read_json, walk_files
 from mlxk_core.cache.records import CachedFile, CachedModel, ModelRevision
 
-__all__ = ["ScanResult", "repo_id_from_folder", "scan_cache"]
+__all__ = [
+    "RepoFolders",
+    "ScanResult",
+    "list_repos",
+    "repo_id_from_folder",
+    "repo_signature",
+    "scan_cache",
+    "scan_repo",
+]
 
 _PREFIX = "models--"
 _IGNORED = {"CACHEDIR.TAG", "version.txt", "version_diffusers_cache.txt", "blobs"}
@@ -37,16 +45,26 @@ def repo_id_from_folder(folder: str) -> str | None:
     return folder[len(_PREFIX) :].replace("--", "/")
 
 
-def scan_cache(cache_dir: Path) -> ScanResult:
-    """Scan ``cache_dir``; a missing cache is an empty one."""
+@dataclass(frozen=True)
+class RepoFolders:
+    """The repo folders of a cache (repo id -> folder) and the cache-level warnings."""
+
+    root: Path
+    folders: dict[str, Path]
+    warnings: tuple[str, ...]
+
+
+def list_repos(cache_dir: Path) -> RepoFolders:
+    """The model repo folders of ``cache_dir`` (one ``scandir``); a missing cache is empty."""
     root = os.path.realpath(cache_dir)
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except FileNotFoundError:
-        return ScanResult((), ())
+        return RepoFolders(Path(root), {}, ())
     except OSError as exc:
-        return ScanResult((), (f"cannot read the cache folder {root}: {exc.strerror}",))
-    models: list[CachedModel] = []
+        problem = f"cannot read the cache folder {root}: {exc.strerror}"
+        return RepoFolders(Path(root), {}, (problem,))
+    folders: dict[str, Path] = {}
     warnings: list[str] = []
     for entry in entries:
         name = entry.name
@@ -59,9 +77,37 @@ def scan_cache(cache_dir: Path) -> ScanResult:
         elif entry.is_symlink() or not entry.is_dir():
             warnings.append(f"{name} is not a folder of the cache (a file or a link)")
         else:
-            models.append(_RepoScan(Path(root), Path(entry.path), repo_id).run())
+            folders[repo_id] = Path(entry.path)
+    return RepoFolders(Path(root), folders, tuple(warnings))
+
+
+def scan_repo(root: Path, repo_path: Path, repo_id: str) -> CachedModel:
+    """Scan one repo folder of the cache at ``root``."""
+    return _RepoScan(root, repo_path, repo_id).run()
+
+
+def repo_signature(repo_path: Path) -> tuple[int, ...]:
+    """Modification times that change when a repo gains or loses a ref, a snapshot or a file
+    in a snapshot folder (a pull, an ``rm``, a ref moved); -1 for what is missing."""
+    marks: list[int] = []
+    for sub in ("", "refs", "snapshots", "blobs"):
+        marks.append(_mtime_ns(os.path.join(repo_path, sub)))
+    for sub in ("refs", "snapshots"):
+        try:
+            with os.scandir(os.path.join(repo_path, sub)) as entries:
+                for entry in entries:
+                    marks.append(_mtime_ns(entry.path))
+        except OSError:
+            marks.append(-1)
+    return tuple(marks)
+
+
+def scan_cache(cache_dir: Path) -> ScanResult:
+    """Scan ``cache_dir``; a missing cache is an empty one."""
+    listing = list_repos(cache_dir)
+    models = [scan_repo(listing.root, path, repo) for repo, path in listing.folders.items()]
     models.sort(key=lambda m: m.repo_id)
-    return ScanResult(tuple(models), tuple(warnings))
+    return ScanResult(tuple(models), listing.warnings)
 
 
 class _RepoScan:
@@ -204,6 +250,13 @@ class _RepoScan:
                 result = (result[0], result[1], is_inside(self.root, path))
         self.stats[name] = result
         return result
+
+
+def _mtime_ns(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
 
 
 def _mtime(path: Path | str) -> float:

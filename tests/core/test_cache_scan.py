@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -46,15 +47,22 @@ def test_sizes_match_huggingface_hub(hf_cache: Path, make_index: MakeIndex) -> N
         assert {r.commit_hash: r.size_on_disk for r in model.revisions} == hub_revs
 
 
-def test_models_sorted_scanned_once_and_refreshed(hf_cache: Path, make_index: MakeIndex) -> None:
+def test_models_sorted_following_the_cache_and_unchanged_repos_not_rescanned(
+    hf_cache: Path, make_index: MakeIndex
+) -> None:
     v.make_pytorch_only(hf_cache, "zeta/B")
     v.make_pytorch_only(hf_cache, "alpha/A")
     index = make_index()
-    assert [m.repo_id for m in index.models()] == ["alpha/A", "zeta/B"]
+    first = index.models()
+    assert [m.repo_id for m in first] == ["alpha/A", "zeta/B"]
     v.make_pytorch_only(hf_cache, "mid/C")
-    assert len(index.models()) == 2  # cached scan
+    now = index.models()
+    assert [m.repo_id for m in now] == ["alpha/A", "mid/C", "zeta/B"]
+    assert now[0] is first[0] and now[2] is first[1]  # the same records: not scanned again
+    shutil.rmtree(hf_cache / "models--zeta--B")
+    assert [m.repo_id for m in index.models()] == ["alpha/A", "mid/C"]
     index.refresh()
-    assert [m.repo_id for m in index.models()] == ["alpha/A", "mid/C", "zeta/B"]
+    assert index.models()[0] is not first[0]
 
 
 def test_missing_cache_dir_is_empty(tmp_path: Path) -> None:

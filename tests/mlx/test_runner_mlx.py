@@ -91,7 +91,7 @@ def test_default_budget_is_the_context_left_after_the_prompt(install_model: Inst
         request = GenerationRequest.chat(QA.FRANCE.turns)
         prompt = runner.encode(request)
         assert runner.context_length == 256
-        assert runner.sequence(request, prompt).max_tokens == 256 - len(prompt.tokens)
+        assert runner.max_tokens(request) == 256 - len(prompt.tokens)
 
 
 def test_half_precision_files_compute_in_float32_on_cpu_and_stay_untouched(

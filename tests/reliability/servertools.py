@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 
+from mlxk_core import backend_factory
 from mlxk_core.backends.base import Backend
 from mlxk_core.backends.fake import FakeBackend
 from mlxk_core.cache.records import ModelFacts, ResolvedModel
 from mlxk_core.settings import Settings
 from mlxk_server.app import create_app
 from mlxk_server.config import ServerSettings
-from mlxk_server.models import default_backend
 from tests.server.conftest import CHAT, FakeCatalog, running
 
 __all__ = [
@@ -40,7 +40,7 @@ CHAT_BODY = {"model": "fake/chat", "messages": [{"role": "user", "content": "hi"
 class Factory:
     """A backend factory that records every model it was asked to load."""
 
-    make: Callable[[ResolvedModel], Backend] = default_backend
+    make: Callable[[ResolvedModel], Backend] = field(default_factory=backend_factory)
     asked: list[ResolvedModel] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from mlxk_core import backend_factory
 from mlxk_core.backends.fake import FakeBackend
 from mlxk_core.cache.records import ResolvedModel
-from mlxk_server.models import default_backend
 from tests.factory import QA, STORY, build_model, snapshot_dir
 from tests.reliability.pulltools import mlxk
 from tests.reliability.recorder import Figures
@@ -178,7 +178,7 @@ class _Slowed:
 
 def slow_mlx(model: ResolvedModel) -> Any:
     """The MLX backend, its model slowed to ~50 forward passes a second."""
-    backend = default_backend(model)
+    backend = backend_factory()(model)
     load = backend.load
 
     def slowed_load(path: Path, *, name: str) -> Any:

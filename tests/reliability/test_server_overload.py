@@ -16,7 +16,7 @@ import pytest
 
 from tests.reliability.recorder import Figures
 from tests.reliability.servertools import CHAT_BODY, assert_error, serve_fakes, wait_idle
-from tests.server.conftest import PacedBackend
+from tests.server.conftest import paced
 
 PIECES = [f"w{i} " for i in range(12)]
 ANSWER = "".join(PIECES)
@@ -52,7 +52,7 @@ def _one(url: str, stream: bool, go: threading.Barrier,
 
 def overload(cache: Path, figures: Figures, clients: int, rounds: int) -> None:
     """``rounds`` waves of ``clients`` at once against a batch of 2 and a queue of 2."""
-    factory = lambda model: PacedBackend(0.03, script=PIECES)  # noqa: E731
+    factory = lambda model: paced(0.03, script=PIECES)  # noqa: E731
     with serve_fakes(cache, factory, max_batch=2, max_queue=2) as url:
         for _ in range(rounds):
             out: list[tuple[int, float, str, str | None]] = []

@@ -5,18 +5,16 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
 
-from mlxk_core.backends.base import TokenStream
 from mlxk_core.backends.fake import FakeBackend
 from mlxk_core.cache.records import Health, ModelFacts, ResolvedModel
 from mlxk_core.errors import ModelNotFound
-from mlxk_core.generation.request import GenerationParams
 from mlxk_core.settings import Settings
 from mlxk_server.app import create_app
 from mlxk_server.config import ServerSettings
@@ -38,25 +36,9 @@ class FakeCatalog(Catalog):
                              health=Health(True), repo_id=name)
 
 
-class PacedBackend(FakeBackend):
-    """A FakeBackend that takes ``delay`` seconds per token, like a real model."""
-
-    def __init__(self, delay: float, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.delay = delay
-
-    def generate(self, prompt: Sequence[int], params: GenerationParams, max_tokens: int
-                 ) -> TokenStream:
-        stream = super().generate(prompt, params, max_tokens)
-        inner = stream.tokens
-
-        def paced() -> Iterator[int]:
-            for token in inner:
-                time.sleep(self.delay)
-                yield token
-
-        stream.tokens = paced()
-        return stream
+def paced(delay: float, **kwargs: object) -> FakeBackend:
+    """A FakeBackend whose every decoding step takes ``delay`` seconds, like a real model."""
+    return FakeBackend(step_delay=delay, **kwargs)  # type: ignore[arg-type]
 
 
 CHAT = ModelFacts(framework="mlx", model_type="chat", context_length=4096)

@@ -30,8 +30,13 @@ def _still_serving(url: str) -> None:
 def test_malformed_json_and_invalid_fields_are_400_naming_the_field(serve_fake):
     with serve_fake() as url:
         post = lambda body, **kw: httpx.post(url + "/v1/chat/completions", **kw)  # noqa: E731
-        assert _error(post(None, content=b"{not json"), 400)["code"] == "invalid_json"
-        assert _error(post(None, content=b"\xff\xfe"), 400)["code"] == "invalid_json"
+        json_type = {"Content-Type": "application/json"}
+        assert _error(post(None, content=b"{not json", headers=json_type), 400)["code"] == (
+            "invalid_json"
+        )
+        assert _error(post(None, content=b"\xff\xfe", headers=json_type), 400)["code"] == (
+            "invalid_json"
+        )
         assert _error(post(None, json=[1, 2]), 400)["message"]
         bad = {**CHAT, "temperature": "hot"}
         assert _error(post(None, json=bad), 400)["param"] == "temperature"
@@ -70,13 +75,14 @@ def test_body_too_large_is_413(serve_fake):
         # chunked, with no Content-Length to refuse early: the limit holds as the body arrives
         raw = json.dumps(big).encode()
         chunks = (raw[i:i + 500] for i in range(0, len(raw), 500))
-        chunked = httpx.post(url + "/v1/chat/completions", content=chunks)
+        chunked = httpx.post(url + "/v1/chat/completions", content=chunks,
+                             headers={"Content-Type": "application/json"})
         assert "content-length" not in chunked.request.headers
         assert _error(chunked, 413)["code"] == "body_too_large"
         # a declared size over the limit is refused at once, before the body is sent
         host, port = url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=5) as sock:
-            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
                          b"Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{")
             assert sock.recv(64).startswith(b"HTTP/1.1 413 ")
         _still_serving(url)

@@ -48,14 +48,17 @@ def _group_members(pgid: int) -> list[int]:
 
 @contextmanager
 def mlxk_serve(cache: Path, *flags: str, env: dict[str, str] | None = None) -> Iterator[Served]:
-    """``mlxk-serve`` in its own process group on a free port, answering /health."""
+    """``mlxk-serve`` in its own process group on a free port, answering /health.
+
+    Its log holds stderr and stdout (uvicorn's access log: one line per request and status).
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = cache.parent / f"serve-{port}.log"
     proc = subprocess.Popen(
         [console_script("mlxk-serve"), "--port", str(port), *flags],
         env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=log.open("wb"), preexec_fn=_as_in_a_terminal,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=_as_in_a_terminal,
         start_new_session=True,
     )
     try:

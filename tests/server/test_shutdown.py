@@ -12,7 +12,7 @@ from mlxk_core.cache.records import ModelFacts
 from mlxk_core.settings import Settings
 from mlxk_server.app import create_app
 from mlxk_server.config import ServerSettings
-from tests.server.conftest import CHAT, FakeCatalog, PacedBackend, running
+from tests.server.conftest import CHAT, FakeCatalog, paced, running
 
 BODY = {"model": "fake/chat", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -20,7 +20,7 @@ BODY = {"model": "fake/chat", "messages": [{"role": "user", "content": "hi"}]}
 def test_stopping_the_engine_ends_streams_cleanly_and_refuses_new_work(hf_cache: Path) -> None:
     app = create_app(
         ServerSettings(core=Settings(cache_dir=hf_cache)),
-        backend=lambda model: PacedBackend(0.01, eos=False),
+        backend=lambda model: paced(0.01, eos=False),
         catalog=FakeCatalog(hf_cache, {"fake/chat": CHAT}),
     )
     with running(app) as url:

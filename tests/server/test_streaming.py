@@ -10,7 +10,7 @@ import openai
 
 from mlxk_core.backends.fake import FakeBackend
 from mlxk_core.cache.records import ModelFacts
-from tests.server.conftest import PacedBackend
+from tests.server.conftest import paced
 
 CHAT = {"model": "fake/chat", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -50,9 +50,9 @@ def test_completion_stream_without_usage(serve_fake):
 
 
 def test_tokens_are_flushed_as_produced(serve_fake):
-    paced = lambda: PacedBackend(0.05, script=["a"] * 40)  # noqa: E731
+    slow = lambda: paced(0.05, script=["a"] * 40)  # noqa: E731
     body = {**CHAT, "stream": True}
-    with serve_fake(backend=paced) as url, httpx.stream(
+    with serve_fake(backend=slow) as url, httpx.stream(
         "POST", url + "/v1/chat/completions", json=body
     ) as r:
         start = time.monotonic()
@@ -110,7 +110,7 @@ def test_reasoning_goes_to_reasoning_content(serve_fake):
 
 
 def test_disconnect_mid_stream_frees_the_slot(serve_fake):
-    with serve_fake(backend=lambda: PacedBackend(0.01, eos=False)) as url:
+    with serve_fake(backend=lambda: paced(0.01, eos=False)) as url:
         body = {**CHAT, "stream": True, "max_tokens": 10_000_000}
         with httpx.stream("POST", url + "/v1/chat/completions", json=body) as r:
             lines = r.iter_lines()  # keep the iterator: dropping it closes the connection

@@ -1,0 +1,27 @@
+"""The one place that picks a backend: MLX today (imported only when a model is first loaded)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mlxk_core.backends.base import Backend
+from mlxk_core.cache.records import ResolvedModel
+from mlxk_core.settings import Settings
+
+__all__ = ["BackendFactory", "backend_factory"]
+
+BackendFactory = Callable[[ResolvedModel], Backend]
+
+
+def backend_factory(
+    settings: Settings | None = None, *, dtype: str | None = None,
+    dequantize: bool | None = None,
+) -> BackendFactory:
+    """A factory of the default backend; ``dtype`` / ``dequantize`` override its weight layout."""
+
+    def make(model: ResolvedModel) -> Backend:
+        from mlxk_core.backends.mlx import MlxBackend
+
+        return MlxBackend(settings=settings, dtype=dtype, dequantize=dequantize)
+
+    return make
