@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
@@ -42,5 +43,21 @@ for _name in COMMANDS:
 
 
 def main() -> None:
-    """Console entry point of ``mlxk``."""
-    app()
+    """Console entry point of ``mlxk``; under ``--json`` a usage error is a JSON envelope too."""
+    if "--json" not in sys.argv[1:]:
+        app()
+        return
+    from mlxk_cli.errors import EXIT_USAGE, ClickException, UsageError, usage_error_json
+
+    try:
+        code = app(standalone_mode=False)
+    except UsageError as exc:
+        usage_error_json(exc)
+        sys.exit(EXIT_USAGE)
+    except ClickException as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except typer.Abort:
+        sys.stderr.write("Aborted!\n")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

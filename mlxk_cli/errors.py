@@ -17,10 +17,27 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+# click's error classes, reached through a public typer name (typer >= 0.29 has its own click)
+UsageError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+ClickException: type[Exception] = UsageError.__mro__[1]
+
 
 def error_payload(exc: MlxkError) -> dict[str, object]:
     """The ``error`` field of the JSON envelope for an MlxkError."""
     return {"type": exc.code, "message": exc.message, "hint": exc.hint}
+
+
+def usage_error_json(exc: Exception) -> None:
+    """Print a usage error (bad flag, missing argument) as the JSON envelope of its command."""
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.info_name if ctx is not None and ctx.parent is not None else None
+    where = f"mlxk {command}" if command else "mlxk"
+    message = exc.format_message()  # type: ignore[attr-defined]
+    emit_json(command or "mlxk", None, {
+        "type": "usage", "message": message, "hint": f"run `{where} --help`"
+    })
 
 
 @contextmanager

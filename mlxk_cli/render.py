@@ -8,7 +8,8 @@ times as ISO-8601 UTC strings, commits as full 40-hex hashes):
   "health": Health}``; ``hidden`` counts models left out by the framework filter (no ``--all``).
 - ``show``:   ``{"name", "commit", "refs", "snapshot_path", "size", "modified", **Facts,
   "health": Health, "revisions": [Revision, ...], "files": [{"name", "size"}, ...],
-  "config": object | null}``.
+  "config": object | null}``; for a local model folder ``commit`` is null and ``refs`` and
+  ``revisions`` are empty.
 - ``health``: ``{"healthy": bool, "models": [{"name", "commit", "healthy", "reasons"}, ...]}``.
 - ``rm``:     ``{"repo_id", "revisions": [commit, ...], "whole_repo": bool, "freed": int,
   "paths": [str, ...], "deleted": bool}``.
@@ -34,12 +35,14 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from mlxk_cli.output import console
+from mlxk_core.cache.listing import Listing
 from mlxk_core.cache.records import (
     CachedModel,
     Health,
     ModelFacts,
     ModelRevision,
     Quantization,
+    ResolvedModel,
 )
 
 FRAMEWORK_LABELS = {"mlx": "MLX", "gguf": "GGUF", "pytorch": "PyTorch", "unknown": "unknown"}
@@ -167,6 +170,25 @@ def model_detail(model: CachedModel, rev: ModelRevision, config: Any) -> dict[st
         "health": health_dict(rev.health),
         "revisions": [revision_summary(r) for r in model.revisions],
         "files": [{"name": f.name, "size": f.size} for f in rev.files],
+        "config": config,
+    }
+
+
+def folder_detail(
+    model: ResolvedModel, files: Listing, modified: float, config: Any
+) -> dict[str, Any]:
+    """What ``show`` knows about a local model folder: ``show``'s shape, without a commit."""
+    return {
+        "name": model.name,
+        "commit": None,
+        "refs": [],
+        "snapshot_path": str(model.path),
+        "size": sum(size or 0 for size in files.values()),
+        "modified": iso_time(modified),
+        **facts_dict(model.facts),
+        "health": health_dict(model.health),
+        "revisions": [],
+        "files": [{"name": name, "size": size or 0} for name, size in sorted(files.items())],
         "config": config,
     }
 

@@ -74,7 +74,12 @@ if TYPE_CHECKING:
     from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
     from mlxk_core.generation.runner import Runner
     from mlxk_core.generation.sequence import SequenceDecoder, collect
-    from mlxk_core.generation.stops import FALLBACK_STOPS, StopMatcher, truncate_at_stop
+    from mlxk_core.generation.stops import (
+        CHAT_STOPS,
+        FALLBACK_STOPS,
+        StopMatcher,
+        truncate_at_stop,
+    )
     from mlxk_core.generation.tokens import DEFAULT_MAX_TOKENS, TokenPolicy
     from mlxk_core.gguf.importer import ImportResult, default_repo_id, import_gguf
     from mlxk_core.hub import (
@@ -97,6 +102,7 @@ _LAZY: dict[str, str] = {
     "BackendUnavailable": "mlxk_core.errors",
     "Batch": "mlxk_core.backends.base",
     "BlasInfo": "mlxk_core.backends.blas",
+    "CHAT_STOPS": "mlxk_core.generation.stops",
     "CacheError": "mlxk_core.errors",
     "CacheIndex": "mlxk_core.cache.index",
     "CachedFile": "mlxk_core.cache.records",
@@ -198,6 +204,7 @@ __all__ = [
     "BackendUnavailable",
     "Batch",
     "BlasInfo",
+    "CHAT_STOPS",
     "CacheError",
     "CacheIndex",
     "CachedFile",

@@ -23,6 +23,7 @@ from mlxk_core import (
 
 __all__ = [
     "ApiError",
+    "ModelNotServed",
     "error_body",
     "error_body_for",
     "error_response",
@@ -53,11 +54,23 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+class ModelNotServed(ModelNotFound):
+    """A model outside the server's allow-list (``--models`` / ``MLXK_MODELS``), cached or not."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.message = (
+            f"Model '{name}' is not served here: this server serves only the models of its "
+            "--models list (see GET /v1/models)"
+        )
+        self.args = (self.message,)
+
+
 # The first matching class wins; order subclasses before their bases.
 _STATUS: tuple[tuple[type[MlxkError], int, str], ...] = (
     (ModelNotFound, 404, "invalid_request_error"),
     (UnsafePath, 404, "invalid_request_error"),
-    (AmbiguousModel, 404, "invalid_request_error"),
+    (AmbiguousModel, 400, "invalid_request_error"),
     (InvalidRequest, 400, "invalid_request_error"),
     (UnhealthyModel, 500, "server_error"),
     (BackendUnavailable, 503, "server_error"),

@@ -13,6 +13,7 @@ from mlxk_core import (
     Settings,
     UnhealthyModel,
 )
+from mlxk_server.errors import ModelNotServed
 
 __all__ = ["Catalog"]
 
@@ -55,12 +56,17 @@ class Catalog:
         return [m for m in found if _runnable(m) and self._allowed(m.repo_id)]
 
     def resolve(self, name: str) -> ResolvedModel:
-        """Resolve a request's ``model`` inside the cache; ModelNotFound for anything else."""
-        if not _safe_name(name) or not self._allowed(name, name.partition("@")[0]):
+        """Resolve a request's ``model`` inside the cache; ModelNotFound for anything else
+        (ModelNotServed for a name outside the allow-list, whether it is cached or not)."""
+        if not _safe_name(name):
             raise ModelNotFound(name)
+        if not self._allowed(name, name.partition("@")[0]):
+            raise ModelNotServed(name)
         resolved = self._index.resolve(name, allow_local=False)
-        if resolved.repo_id is None or not self._allowed(name, resolved.repo_id):
+        if resolved.repo_id is None:
             raise ModelNotFound(name)
+        if not self._allowed(name, resolved.repo_id):
+            raise ModelNotServed(name)
         if not resolved.health.healthy:  # first: damage can make an MLX model look foreign
             raise UnhealthyModel(resolved.repo_id, resolved.health.reasons)
         if resolved.facts.framework != "mlx":

@@ -2,7 +2,8 @@
 
 With no MODEL every cached model (any framework) is checked, and the exit code is 1 when any of
 them is unhealthy, so ``mlxk health && mlxk serve`` or a CI step can gate on a sound cache.
-With MODEL (``name[@rev]``) only that revision is checked: exit 0 healthy, 1 unhealthy.
+With MODEL (``name[@rev]`` or a local model folder) only that revision or folder is checked:
+exit 0 healthy, 1 unhealthy.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import typer
 
 
 def health_check(
-    model: str | None = typer.Argument(None, help="Check only this model: name, or name@revision."),
+    model: str | None = typer.Argument(
+        None, help="Check only this model: name, name@revision or a local model folder."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Check cached models; exit 1 if any is unhealthy."""
@@ -32,15 +35,20 @@ def health_check(
 
 def _check(name: str | None) -> list[dict[str, Any]]:
     from mlxk_cli import render
+    from mlxk_cli.locate import locate
     from mlxk_core.cache.index import CacheIndex
     from mlxk_core.cache.integrity import verify_model, verify_revision
+    from mlxk_core.cache.records import ResolvedModel
     from mlxk_core.settings import Settings
 
-    index = CacheIndex.from_settings(Settings.from_env())
     if name is not None:
-        cached, rev = index.get(name)
+        found = locate(name)
+        if isinstance(found, ResolvedModel):  # a local folder: its health reads weight headers
+            return [_entry(found.name, None, render.health_dict(found.health))]
+        cached, rev = found
         verdict = verify_revision(rev).health  # weight headers are read here, not in `list`
         return [_entry(cached.repo_id, rev.commit_hash, render.health_dict(verdict))]
+    index = CacheIndex.from_settings(Settings.from_env())
     models = sorted((verify_model(m) for m in index.models()), key=lambda m: m.repo_id.lower())
     return [
         _entry(m.repo_id, m.latest.commit_hash if m.latest else None,

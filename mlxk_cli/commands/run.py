@@ -69,7 +69,8 @@ def run_model(
                 verbose=verbose,
             )
             chat = prompt is None and (interactive or sys.stdin.isatty())
-            text = sys.stdin.read() if prompt == "-" or (prompt is None and not chat) else prompt
+            piped = prompt == "-" or (prompt is None and not chat)
+            text = _without_final_newline(sys.stdin.read()) if piped else prompt
             settings = Settings.from_env()
             with Runner(model, settings=settings, dtype=dtype, dequantize=dequantize) as runner:
                 _report_backend(runner.backend, verbose)
@@ -79,6 +80,11 @@ def run_model(
         code = EXIT_INTERRUPTED
     if code:
         raise typer.Exit(code)
+
+
+def _without_final_newline(text: str) -> str:
+    """Piped input minus the one newline that ends it (``echo`` adds it; it is no prompt)."""
+    return text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
 
 
 def _report_backend(backend: object, verbose: bool) -> None:

@@ -10,12 +10,14 @@ import typer
 
 
 def show_model(
-    model: str = typer.Argument(..., help="org/name, a short name, or name@revision."),
+    model: str = typer.Argument(
+        ..., help="org/name, a short name, name@revision or a local model folder."
+    ),
     files: bool = typer.Option(False, "--files", help="List the snapshot's files with sizes."),
     config: bool = typer.Option(False, "--config", help="Print config.json."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
-    """Show a cached model's facts, health, revisions and snapshot path."""
+    """Show a cached model's (or a local folder's) facts, health, revisions and path."""
     from mlxk_cli.errors import cli_errors
 
     with cli_errors("show", json_mode=json_out):
@@ -30,14 +32,28 @@ def read_config(snapshot: Path) -> Any:
         return None
 
 
+def _detail(name: str) -> tuple[dict[str, Any], Any]:
+    """``show``'s data for ``name`` and the cached repo (None for a local folder)."""
+    from mlxk_cli import render
+    from mlxk_cli.locate import locate
+    from mlxk_core.cache.listing import list_dir
+    from mlxk_core.cache.records import ResolvedModel
+
+    found = locate(name)
+    if isinstance(found, ResolvedModel):
+        path = found.path
+        mtimes = [p.stat().st_mtime for p in path.rglob("*") if p.is_file()]
+        modified = max(mtimes, default=path.stat().st_mtime)
+        return render.folder_detail(found, list_dir(path), modified, read_config(path)), None
+    cached, rev = found
+    return render.model_detail(cached, rev, read_config(rev.snapshot_path)), cached
+
+
 def _run(name: str, files: bool, config: bool, json_out: bool) -> None:
     from mlxk_cli import render
     from mlxk_cli.output import console, emit_json
-    from mlxk_core.cache.index import CacheIndex
-    from mlxk_core.settings import Settings
 
-    cached, rev = CacheIndex.from_settings(Settings.from_env()).get(name)
-    data = render.model_detail(cached, rev, read_config(rev.snapshot_path))
+    data, cached = _detail(name)
     if json_out:
         emit_json("show", data)
         return
@@ -70,7 +86,8 @@ def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
     health = data["health"]
     return [
         ("Name", data["name"]),
-        ("Revision", render.short_hash(data["commit"]) + _refs(data["refs"])),
+        ("Revision", render.short_hash(data["commit"]) + _refs(data["refs"])
+         if data["commit"] else "- (local folder)"),
         ("Framework", render.FRAMEWORK_LABELS.get(data["framework"], data["framework"])),
         ("Type", data["type"]),
         ("Architecture", data["architecture"] or "unknown"),

@@ -12,6 +12,7 @@ from typing import Any
 from mlxk_core.cache.listing import UNREAD, Listing, list_dir, read_config, read_json, read_text
 from mlxk_core.cache.records import Framework, GGUFVariant, ModelFacts, ModelType, Quantization
 from mlxk_core.cache.safetensors import read_safetensors_header
+from mlxk_core.generation.reasoning import is_reasoning_model
 
 __all__ = ["ADVANCED_MODES", "facts_from_listing", "read_facts"]
 
@@ -30,7 +31,6 @@ _HEADER_DTYPES = {
 _GGUF_QUANT = re.compile(
     r"(?<![A-Za-z0-9])(I?Q\d+(?:_[A-Z0-9]+)*|TQ\d_\d|B?FP?(?:16|32)|MXFP4)(?![A-Za-z0-9])", re.I
 )
-_REASONING_MARKERS = ("<|channel|>", "<|message|>", "<|return|>", "<think>")
 _EMBEDDING_FILES = ("modules.json", "sentence_bert_config.json", "1_Pooling/config.json")
 _EMBEDDING_TYPES = {"bert", "xlm-roberta", "roberta", "nomic_bert", "distilbert", "mpnet"}
 _EMBEDDING_TAGS = {"sentence-transformers", "feature-extraction", "sentence-similarity"}
@@ -38,12 +38,17 @@ _CHAT_TAGS = {"conversational"}
 _GENERATIVE_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
 
 
-def read_facts(path: Path) -> ModelFacts:
-    """Facts about the model folder ``path`` (a cache snapshot or a local model directory)."""
-    return facts_from_listing(Path(path), list_dir(Path(path)))
+def read_facts(path: Path, *, name: str | None = None) -> ModelFacts:
+    """Facts about the model folder ``path`` (a cache snapshot or a local model directory).
+
+    ``name`` is what the model is called (repo id or the path given; default: the folder name).
+    """
+    return facts_from_listing(Path(path), list_dir(Path(path)), name=name)
 
 
-def facts_from_listing(root: Path, listing: Listing, config_json: Any = UNREAD) -> ModelFacts:
+def facts_from_listing(
+    root: Path, listing: Listing, config_json: Any = UNREAD, *, name: str | None = None
+) -> ModelFacts:
     """Facts about ``root`` given its listing (name -> size); each file is read at most once."""
     config = _dict(read_config(root, listing, config_json))
     text_config = _dict(config.get("text_config"))
@@ -67,23 +72,34 @@ def facts_from_listing(root: Path, listing: Listing, config_json: Any = UNREAD) 
     architectures = config.get("architectures") or text_config.get("architectures") or []
     architecture = architectures[0] if architectures and isinstance(architectures[0], str) else None
     model_kind = config.get("model_type") or text_config.get("model_type")
+    model_kind = model_kind if isinstance(model_kind, str) else None
     return ModelFacts(
         framework=framework,
         model_type=_model_type(listing, config, text_config, template, readme),
-        architecture=architecture or (model_kind if isinstance(model_kind, str) else None),
-        precision=_precision(quant, dtype, header),
+        architecture=architecture or model_kind,
+        precision="gguf" if framework == "gguf" else _precision(quant, dtype, header),
         quantization=quant,
         gguf_variants=tuple(
             GGUFVariant(filename=n, quant=_gguf_quant(n), size=listing[n] or 0) for n in ggufs
         ),
         context_length=_context_length(config, text_config, tok_config),
-        reasoning=bool(template and any(m in template for m in _REASONING_MARKERS))
-        or model_kind == "gpt_oss",
+        reasoning=is_reasoning_model(
+            root.name if name is None else name,
+            chat_template=template,
+            special_tokens=_special_tokens(tok_config),
+            model_type=model_kind,
+        ),
     )
 
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _special_tokens(tok_config: dict[str, Any]) -> list[str]:
+    """The added tokens a tokenizer_config.json declares (``added_tokens_decoder`` contents)."""
+    added = _dict(tok_config.get("added_tokens_decoder")).values()
+    return [str(t["content"]) for t in added if isinstance(t, dict) and "content" in t]
 
 
 def _framework(

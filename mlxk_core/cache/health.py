@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ TOKENIZER_FILES = frozenset(
     }
 )
 _INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
+_SHARD = re.compile(r"^(?P<stem>.+)-\d+-of-\d+\.(?P<ext>safetensors|bin)$")
 _GGUF_MAGIC = b"GGUF"
 
 
@@ -62,6 +64,7 @@ def health_from_listing(
         reasons += _weight_reasons(root, name, listing[name])
     for name in sorted(n for n in listing if n.endswith(_INDEX_SUFFIXES)):
         reasons += _index_reasons(root, name, listing)
+    reasons += _unindexed_shard_reasons(weights, listing)
     if not gguf_only and not any(
         posixpath.basename(n) in TOKENIZER_FILES or n.endswith(".tiktoken")
         for n, size in listing.items()
@@ -121,3 +124,26 @@ def _index_reasons(root: Path, name: str, listing: Listing) -> list[str]:
         }
     )
     return [f"{name} maps tensors to a missing shard: {shard}" for shard in missing]
+
+
+def _unindexed_shard_reasons(weights: list[str], listing: Listing) -> list[str]:
+    """Shards (``model-00001-of-00002.safetensors``) whose index file is missing.
+
+    Without the index nothing says which tensors the shards hold, nor whether one is absent:
+    such a model loads with missing parameters, or not at all.
+    """
+    orphans: dict[str, list[str]] = {}
+    for name in weights:
+        match = _SHARD.match(posixpath.basename(name))
+        if match is None:
+            continue
+        index = posixpath.join(
+            posixpath.dirname(name), f"{match['stem']}.{match['ext']}.index.json"
+        )
+        if index not in listing:
+            orphans.setdefault(index, []).append(name)
+    return [
+        f"{', '.join(shards)}: shard{'s' if len(shards) > 1 else ''} without an index "
+        f"({index} is missing)"
+        for index, shards in orphans.items()
+    ]

@@ -68,7 +68,11 @@ class Quantization:
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """What the files say about a model; every field is derived from files, never the name."""
+    """What the files say about a model; only ``reasoning`` also heeds the model's name.
+
+    ``reasoning`` follows :func:`mlxk_core.generation.reasoning.is_reasoning_model`, the rule that
+    `run` and the server apply too.
+    """
 
     framework: Framework = "unknown"
     model_type: ModelType = "unknown"

@@ -156,7 +156,8 @@ def _resolve_path(models: Sequence[CachedModel], cache_dir: Path, name: str) -> 
         raise ModelNotFound(name, hint="give an existing model folder or a cached model name")
     if not (path / "config.json").is_file() and not any(path.glob("*.gguf")):
         raise ModelNotFound(name, hint=f"{path} has no config.json: it is not a model folder")
-    return ResolvedModel(name=name, path=path, facts=read_facts(path), health=check_health(path))
+    facts = read_facts(path, name=name)
+    return ResolvedModel(name=name, path=path, facts=facts, health=check_health(path))
 
 
 def resolved_revision(cache_dir: Path, name: str, rev: ModelRevision) -> ResolvedModel:

@@ -213,7 +213,7 @@ class _RepoScan:
             files=tuple(files),
             size_on_disk=sum(sizes.values()),
             last_modified=max(mtimes, default=_mtime(snapshot)),
-            facts=facts_from_listing(snapshot, listing, config),
+            facts=facts_from_listing(snapshot, listing, config, name=self.repo_id),
             health=health_from_listing(snapshot, listing, config, escaping),
         )
 

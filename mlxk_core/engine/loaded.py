@@ -64,7 +64,7 @@ class LoadedModel:
         return SequenceDecoder(
             info=self.info, prompt=prompt, params=request.params, max_tokens=max_tokens,
             detokenizer=self.backend.detokenizer(raw=request.prompt is not None),
-            reasoning=self.reasoning,
+            reasoning=self.reasoning, chat=request.messages is not None,
         )
 
     def describe(self) -> dict[str, object]:

@@ -149,13 +149,21 @@ class ReasoningExtractor:
 
 
 def is_reasoning_model(
-    name: str, *, chat_template: str | None = None, special_tokens: Iterable[str] = ()
+    name: str,
+    *,
+    chat_template: str | None = None,
+    special_tokens: Iterable[str] = (),
+    model_type: str | None = None,
 ) -> bool:
-    """Whether a model emits reasoning: gpt-oss/mxfp4 by name, or harmony/think markers."""
+    """Whether a model emits reasoning: the one rule behind ``show``, ``run`` and the server.
+
+    gpt-oss or mxfp4 in its name, the ``gpt_oss`` model type, harmony or ``<think>`` markers in
+    its chat template, or think/channel tokens among its special tokens.
+    """
     lowered = name.lower()
-    if "gpt-oss" in lowered or "mxfp4" in lowered:
+    if "gpt-oss" in lowered or "mxfp4" in lowered or model_type == "gpt_oss":
         return True
-    signs = (CHANNEL, THINK_OPEN)
+    signs = (CHANNEL, MESSAGE, RETURN, THINK_OPEN)
     if chat_template and any(sign in chat_template for sign in signs):
         return True
     return any(token.strip() in (CHANNEL, THINK_OPEN, THINK_CLOSE) for token in special_tokens)

@@ -14,7 +14,7 @@ from mlxk_core.backends.base import Detokenizer, ModelInfo, PromptTokens
 from mlxk_core.generation.events import Chunk, Completion, FinishReason, Timings, Usage
 from mlxk_core.generation.reasoning import THINK_CLOSE, THINK_OPEN, ReasoningExtractor
 from mlxk_core.generation.request import GenerationParams
-from mlxk_core.generation.stops import FALLBACK_STOPS, StopMatcher
+from mlxk_core.generation.stops import CHAT_STOPS, StopMatcher
 
 __all__ = ["SequenceDecoder", "collect", "starts_in_reasoning"]
 
@@ -37,10 +37,12 @@ class SequenceDecoder:
         max_tokens: int,
         detokenizer: Detokenizer,
         reasoning: bool = False,
+        chat: bool = False,
         cached_tokens: int = 0,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        stops = params.stop + (FALLBACK_STOPS if prompt.fallback_format else ())
+        # a chat answer (``chat``: the request has messages) ends before a made-up next turn
+        stops = params.stop + (CHAT_STOPS if chat or prompt.fallback_format else ())
         self._eos = info.eos_token_ids
         self._stops = StopMatcher(stops)
         self._detok = detokenizer

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["FALLBACK_STOPS", "StopMatcher", "truncate_at_stop"]
+__all__ = ["CHAT_STOPS", "FALLBACK_STOPS", "StopMatcher", "truncate_at_stop"]
 
-FALLBACK_STOPS: tuple[str, ...] = ("\nHuman:", "\nAssistant:", "\nUser:", "\nYou:")
-"""Stops used with the fallback ``Human:`` / ``Assistant:`` transcript (no chat template)."""
+CHAT_STOPS: tuple[str, ...] = ("\nHuman:", "\nAssistant:", "\nUser:", "\nYou:")
+"""Stops of every chat request, with or without a chat template: small chat models often run on
+into a made-up next turn, which must never reach the answer. Raw completions do not use them."""
+
+FALLBACK_STOPS = CHAT_STOPS
+"""The turn markers of the fallback ``Human:`` / ``Assistant:`` transcript (the same stops)."""
 
 
 class _Automaton:

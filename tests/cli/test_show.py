@@ -74,9 +74,17 @@ def test_show_unknown_model_exits_1_with_one_clear_line(cli, repos):
     assert doc["error"]["type"] == "model_not_found" and doc["error"]["hint"]
 
 
-def test_show_refuses_traversal_names(cli, repos, hf_cache: Path):
+def test_show_refuses_traversal_names_and_paths_that_are_no_model_folder(
+    cli, repos, hf_cache: Path
+):
     repos.mlx()
+    # a path names a local model folder (as for run): anything else is not found
     for name in ("../x", "../../etc", "/etc/passwd", str(hf_cache.parent)):
+        doc = json.loads(cli("show", name, "--json").stdout)
+        assert doc["error"]["type"] == "model_not_found", name
+        assert doc["data"] is None
+    blobs = str(hf_cache / "models--mlx-community--Tiny-4bit" / "blobs")
+    for name in ("org/../x", "mlx-community/../../etc", blobs):
         doc = json.loads(cli("show", name, "--json").stdout)
         assert doc["error"]["type"] == "unsafe_path", name
         assert doc["data"] is None

@@ -7,7 +7,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlxk_core.generation.stops import FALLBACK_STOPS, StopMatcher, truncate_at_stop
+from mlxk_core.generation.stops import CHAT_STOPS, FALLBACK_STOPS, StopMatcher, truncate_at_stop
 
 
 def naive_truncate(text: str, stops: list[str]) -> tuple[str, bool]:
@@ -39,8 +39,9 @@ stop_sets = st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=6), max_siz
 
 @st.composite
 def pieces_and_stops(draw: st.DrawFn) -> tuple[list[str], list[str]]:
-    """Stop sets, and token texts built from fragments of those stops, fallbacks and noise."""
-    stops = draw(stop_sets)
+    """Stop sets (with or without the chat turn markers), and token texts built from fragments
+    of those stops, fallbacks and noise."""
+    stops = draw(stop_sets) + draw(st.sampled_from([[], list(CHAT_STOPS)]))
     fragments = [s[i:j] for s in stops for i in range(len(s)) for j in range(i + 1, len(s) + 1)]
     piece = st.one_of(
         st.text(alphabet=ALPHABET, max_size=4),
@@ -91,6 +92,16 @@ def test_partial_stop_is_held_then_released_when_it_cannot_match() -> None:
     assert matcher.stopped
     assert matcher.feed("more") == ("", True)
     assert matcher.flush() == ""
+
+
+def test_chat_turn_markers_split_over_tokens_are_cut_before_the_first() -> None:
+    tokens = ["Paris", ".", "\n", "Human", ":", " Spain", "?", "\n", "Assistant", ":", " M"]
+    emitted, output, stopped, _ = stream(tokens, list(CHAT_STOPS))
+    assert (output, stopped) == ("Paris.", True)
+    assert emitted == ["Paris", ".", "", "", ""]
+    for marker in CHAT_STOPS:
+        assert truncate_at_stop(f"ok{marker} more", CHAT_STOPS) == ("ok", True)
+        assert stream(list(f"ok{marker} more"), list(CHAT_STOPS))[1] == "ok"
 
 
 def test_stop_split_over_tokens_is_cut_before_it() -> None:

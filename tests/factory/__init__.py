@@ -7,7 +7,7 @@ Usable outside pytest (examples, benchmarks)::
     path = snapshot_dir(cache_dir, repo_id)       # for mlx_lm.load(path)
 """
 
-from tests.factory.corpus import QA, REASONING, STORY, Exchange, RawText, ReasoningTrace
+from tests.factory.corpus import QA, REASONING, RUN_ON, STORY, Exchange, RawText, ReasoningTrace
 from tests.factory.models import VARIANTS, Variant
 from tests.factory.prebuilt import build_model, prebuilt_hub, snapshot_dir
 from tests.factory.tokenizer import HARMONY_TOKENS, fallback_prompt
@@ -19,6 +19,7 @@ __all__ = [
     "QA",
     "REASONING",
     "REPO_IDS",
+    "RUN_ON",
     "STORY",
     "VARIANTS",
     "Exchange",

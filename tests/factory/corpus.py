@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["QA", "REASONING", "STORY", "Exchange", "RawText", "ReasoningTrace"]
+__all__ = ["QA", "REASONING", "RUN_ON", "STORY", "Exchange", "RawText", "ReasoningTrace"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,11 @@ class QA:
 
 STORY = RawText("Once upon a time", " there was a tiny robot who loved to read.")
 REASONING = ReasoningTrace(QA.FRANCE, "The user asks about France.")
+RUN_ON = Exchange(
+    QA.FRANCE.turns,
+    QA.FRANCE.answer + "\nHuman: What about Spain?\nAssistant: Madrid.\nUser: ok\nYou: bye",
+)
+"""What the run-on variant generates: the answer, then a made-up dialogue of chat turns."""
 
 FILLER = """\
 The quick brown fox jumps over the lazy dog. A small model can learn a few sentences by heart.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.factory.corpus import QA, REASONING, STORY
+from tests.factory.corpus import QA, REASONING, RUN_ON, STORY
 from tests.factory.tokenizer import (
     EOS,
     IM_END,
@@ -38,7 +38,7 @@ class Variant:
     """One model repo the factory builds."""
 
     repo_id: str
-    weights: str  # "chat" or "base": which trained set of weights
+    weights: str  # "chat", "base" or "run-on": which trained set of weights
     tokenizer: Flavour
     max_positions: int = 8192
     quantization: tuple[int, int, bool] | None = None  # bits, group size, float16 scales/norms
@@ -56,6 +56,7 @@ VARIANTS: dict[str, Variant] = {
     "base": Variant("test-org/tiny-base", "base", "base"),
     "reasoning": Variant("test-org/tiny-gpt-oss", "chat", "harmony"),
     "small-context": Variant("test-org/tiny-ctx", "chat", "chat", max_positions=256),
+    "run-on": Variant("test-org/tiny-run-on", "run-on", "chat"),
 }
 
 README = """---
@@ -93,6 +94,14 @@ def _chat_examples(chat: Any, harmony: Any, ids: dict[str, int]) -> list[Example
     return examples
 
 
+def _run_on_examples(chat: Any, ids: dict[str, int]) -> list[Example]:
+    """A chat model that runs on into made-up ``Human:``/``Assistant:`` turns after its answer."""
+    prompt = chat.apply_chat_template(
+        RUN_ON.messages, add_generation_prompt=True, return_dict=False
+    )
+    return [Example(tuple(prompt), _encode(chat, RUN_ON.answer) + (ids[IM_END],))]
+
+
 def _base_examples(base: Any, ids: dict[str, int]) -> list[Example]:
     return [
         Example(
@@ -123,6 +132,7 @@ def _train_sets(bpe: Any, work: Path) -> tuple[dict[str, Path], dict[str, list[E
     examples = {
         "chat": [*_chat_examples(toks["chat"], toks["harmony"], ids), _story(toks["chat"], ids)],
         "base": [*_base_examples(toks["base"], ids), _story(toks["base"], ids)],
+        "run-on": _run_on_examples(toks["chat"], ids),
     }
     paths = {}
     for seed, (name, exs) in enumerate(examples.items()):

@@ -15,6 +15,7 @@ from tests.factory import (
     QA,
     REASONING,
     REPO_IDS,
+    RUN_ON,
     STORY,
     build_model,
     fallback_prompt,
@@ -88,6 +89,16 @@ def test_answers_depend_on_history_and_system_prompt(
         _chat(model, tokenizer, QA.PIRATE.messages)[0]
         != _chat(model, tokenizer, QA.GREETING.messages)[0]
     )
+
+
+def test_run_on_variant_answers_then_makes_up_the_next_turns(
+    install_model: Install, hf_cache: Path
+) -> None:
+    model, tokenizer = _load(hf_cache, install_model("run-on"))
+    assert tokenizer.has_chat_template
+    text, last = _chat(model, tokenizer, RUN_ON.messages)
+    assert text == RUN_ON.answer
+    assert last.finish_reason == "stop"
 
 
 def test_chat_model_needs_its_template(install_model: Install, hf_cache: Path) -> None:
