@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mlxk_core.generation.request import GenerationParams, GenerationRequest
+from mlxk_core.generation.tools import ToolFormat
 
 __all__ = ["Backend", "Detokenizer", "ModelInfo", "PromptTokens", "TokenStream"]
 
@@ -41,6 +42,7 @@ class ModelInfo:
     context_length: int | None = None
     chat_template: str | None = None
     special_tokens: tuple[str, ...] = ()
+    tool_format: ToolFormat | None = None  # None: the model has no tool calling
 
 
 @dataclass(frozen=True)
