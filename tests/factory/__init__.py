@@ -7,7 +7,16 @@ Usable outside pytest (examples, benchmarks)::
     path = snapshot_dir(cache_dir, repo_id)       # for mlx_lm.load(path)
 """
 
-from tests.factory.corpus import QA, REASONING, STORY, Exchange, RawText, ReasoningTrace
+from tests.factory.corpus import (
+    QA,
+    REASONING,
+    STORY,
+    WEATHER,
+    Exchange,
+    RawText,
+    ReasoningTrace,
+    WeatherCase,
+)
 from tests.factory.models import VARIANTS, Variant
 from tests.factory.prebuilt import build_model, prebuilt_hub, snapshot_dir
 from tests.factory.tokenizer import HARMONY_TOKENS, fallback_prompt
@@ -21,10 +30,12 @@ __all__ = [
     "REPO_IDS",
     "STORY",
     "VARIANTS",
+    "WEATHER",
     "Exchange",
     "RawText",
     "ReasoningTrace",
     "Variant",
+    "WeatherCase",
     "build_model",
     "fallback_prompt",
     "prebuilt_hub",
