@@ -74,8 +74,8 @@ class MlxBackend:
         prefill_step_size: int = 2048, dtype: str | None = None, dequantize: bool | None = None,
         tool_parser: str | None = None,
     ) -> None:
-        """``dtype`` and ``dequantize`` override the automatic layout (None: automatic);
-        ``tool_parser`` names the mlx-lm tool parser for every model (None: the model's own)."""
+        """``dtype``/``dequantize`` override the automatic layout, ``tool_parser`` each model's
+        own mlx-lm tool parser (None: automatic)."""
         self._settings = settings
         self._tool_parser = tool_parser
         self._device = device
@@ -273,22 +273,16 @@ def tool_parser_names() -> tuple[str, ...]:
 
 
 def tool_format(tokenizer: Any, parser: str | None = None) -> ToolFormat | None:
-    """A loaded tokenizer's tool-call format, or mlx-lm's parser ``parser`` instead.
-
-    mlx-lm infers the parser from the chat template, and a ``tool_parser_type`` in the model's
-    tokenizer_config.json overrides that; ``parser`` (an option) overrides both.
-    """
+    """A loaded tokenizer's tool-call format (mlx-lm infers it from the chat template; a
+    ``tool_parser_type`` in tokenizer_config.json overrides that), or mlx-lm's ``parser``."""
     if parser is not None:
         if parser not in tool_parser_names():
+            choices = ", ".join(tool_parser_names())
             raise InvalidRequest(
-                f"Unknown tool parser {parser!r}",
-                param="tool_parser",
-                hint="choose one of: " + ", ".join(tool_parser_names()),
+                f"Unknown tool parser {parser!r}", param="tool_parser", hint=f"choose: {choices}"
             )
-        module = importlib.import_module(f"mlx_lm.tool_parsers.{parser}")
-        return ToolFormat(
-            parser, module.tool_call_start, module.tool_call_end, module.parse_tool_call
-        )
+        m = importlib.import_module(f"mlx_lm.tool_parsers.{parser}")
+        return ToolFormat(parser, m.tool_call_start, m.tool_call_end, m.parse_tool_call)
     if not getattr(tokenizer, "has_tool_calling", False):
         return None
     parse = tokenizer.tool_parser

@@ -94,6 +94,7 @@ class ToolCallExtractor:
         self, tool_format: ToolFormat, tools: Sequence[Tool] = (), *, parallel: bool = True
     ) -> None:
         self._format = tool_format
+        self._declared = tuple(tools)
         self._tools = [tool.as_dict() for tool in tools] or None
         self._known = {tool.name for tool in tools}
         self._parallel = parallel
@@ -107,8 +108,7 @@ class ToolCallExtractor:
 
     def extract(self, text: str) -> ToolOutput:
         """Split a whole text; independent of this extractor's stream state."""
-        parser = ToolCallExtractor(self._format, parallel=self._parallel)
-        parser._tools, parser._known = self._tools, self._known
+        parser = ToolCallExtractor(self._format, self._declared, parallel=self._parallel)
         first, last = parser.feed(text), parser.finish()
         return ToolOutput(first.text + last.text, first.calls + last.calls)
 
