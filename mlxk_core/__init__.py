@@ -63,7 +63,22 @@ if TYPE_CHECKING:
         UnsafePath,
     )
     from mlxk_core.generation.chat_format import fallback_transcript
-    from mlxk_core.generation.events import Chunk, Completion, FinishReason, Timings, Usage
+    from mlxk_core.generation.constrained import (
+        GrammarCompiler,
+        GrammarMatcher,
+        TokenMatcher,
+        request_grammar,
+    )
+    from mlxk_core.generation.events import (
+        Chunk,
+        Completion,
+        FinishReason,
+        Timings,
+        TokenLogprob,
+        ToolCallDelta,
+        TopLogprob,
+        Usage,
+    )
     from mlxk_core.generation.reasoning import (
         Reasoning,
         ReasoningEvent,
@@ -71,7 +86,12 @@ if TYPE_CHECKING:
         format_reasoning,
         is_reasoning_model,
     )
-    from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
+    from mlxk_core.generation.request import (
+        ChatMessage,
+        GenerationParams,
+        GenerationRequest,
+        ResponseFormat,
+    )
     from mlxk_core.generation.runner import Runner
     from mlxk_core.generation.sequence import SequenceDecoder, collect
     from mlxk_core.generation.stops import (
@@ -81,6 +101,8 @@ if TYPE_CHECKING:
         truncate_at_stop,
     )
     from mlxk_core.generation.tokens import DEFAULT_MAX_TOKENS, TokenPolicy
+    from mlxk_core.generation.tool_types import NamedToolChoice, Tool, ToolCall, ToolChoice
+    from mlxk_core.generation.tools import ToolCallExtractor, ToolFormat, ToolOutput
     from mlxk_core.gguf.importer import ImportResult, default_repo_id, import_gguf
     from mlxk_core.hub import (
         PlannedFile,
@@ -126,6 +148,8 @@ _LAZY: dict[str, str] = {
     "GenerationError": "mlxk_core.errors",
     "GenerationParams": "mlxk_core.generation.request",
     "GenerationRequest": "mlxk_core.generation.request",
+    "GrammarCompiler": "mlxk_core.generation.constrained",
+    "GrammarMatcher": "mlxk_core.generation.constrained",
     "Health": "mlxk_core.cache.records",
     "HubError": "mlxk_core.errors",
     "ImportFailed": "mlxk_core.errors",
@@ -138,6 +162,7 @@ _LAZY: dict[str, str] = {
     "ModelLoadError": "mlxk_core.errors",
     "ModelNotFound": "mlxk_core.errors",
     "ModelRevision": "mlxk_core.cache.records",
+    "NamedToolChoice": "mlxk_core.generation.tool_types",
     "PlannedFile": "mlxk_core.hub",
     "PromptTokens": "mlxk_core.backends.base",
     "PullInterrupted": "mlxk_core.errors",
@@ -154,6 +179,7 @@ _LAZY: dict[str, str] = {
     "RepoRef": "mlxk_core.hub",
     "RequestHandle": "mlxk_core.engine.handle",
     "ResolvedModel": "mlxk_core.cache.records",
+    "ResponseFormat": "mlxk_core.generation.request",
     "Runner": "mlxk_core.generation.runner",
     "SequenceDecoder": "mlxk_core.generation.sequence",
     "SequenceSpec": "mlxk_core.backends.base",
@@ -162,8 +188,18 @@ _LAZY: dict[str, str] = {
     "StepOutput": "mlxk_core.backends.base",
     "StopMatcher": "mlxk_core.generation.stops",
     "Timings": "mlxk_core.generation.events",
+    "TokenLogprob": "mlxk_core.generation.events",
+    "TokenMatcher": "mlxk_core.generation.constrained",
     "TokenPolicy": "mlxk_core.generation.tokens",
     "TokenScore": "mlxk_core.backends.base",
+    "Tool": "mlxk_core.generation.tool_types",
+    "ToolCall": "mlxk_core.generation.tool_types",
+    "ToolCallDelta": "mlxk_core.generation.events",
+    "ToolCallExtractor": "mlxk_core.generation.tools",
+    "ToolChoice": "mlxk_core.generation.tool_types",
+    "ToolFormat": "mlxk_core.generation.tools",
+    "ToolOutput": "mlxk_core.generation.tools",
+    "TopLogprob": "mlxk_core.generation.events",
     "UnhealthyModel": "mlxk_core.errors",
     "UnsafePath": "mlxk_core.errors",
     "Usage": "mlxk_core.generation.events",
@@ -180,6 +216,7 @@ _LAZY: dict[str, str] = {
     "plan_pull": "mlxk_core.hub",
     "pull": "mlxk_core.hub",
     "read_facts": "mlxk_core.cache.facts",
+    "request_grammar": "mlxk_core.generation.constrained",
     "truncate_at_stop": "mlxk_core.generation.stops",
 }
 
@@ -228,6 +265,8 @@ __all__ = [
     "GenerationError",
     "GenerationParams",
     "GenerationRequest",
+    "GrammarCompiler",
+    "GrammarMatcher",
     "Health",
     "HubError",
     "ImportFailed",
@@ -240,6 +279,7 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFound",
     "ModelRevision",
+    "NamedToolChoice",
     "PlannedFile",
     "PromptTokens",
     "PullInterrupted",
@@ -256,6 +296,7 @@ __all__ = [
     "RepoRef",
     "RequestHandle",
     "ResolvedModel",
+    "ResponseFormat",
     "Runner",
     "SequenceDecoder",
     "SequenceSpec",
@@ -264,8 +305,18 @@ __all__ = [
     "StepOutput",
     "StopMatcher",
     "Timings",
+    "TokenLogprob",
+    "TokenMatcher",
     "TokenPolicy",
     "TokenScore",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallExtractor",
+    "ToolChoice",
+    "ToolFormat",
+    "ToolOutput",
+    "TopLogprob",
     "UnhealthyModel",
     "UnsafePath",
     "Usage",
@@ -283,5 +334,6 @@ __all__ = [
     "plan_pull",
     "pull",
     "read_facts",
+    "request_grammar",
     "truncate_at_stop",
 ]

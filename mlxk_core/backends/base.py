@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mlxk_core.generation.request import GenerationParams, GenerationRequest
+from mlxk_core.generation.tools import ToolFormat
 
 __all__ = [
     "Backend",
@@ -52,6 +53,7 @@ class ModelInfo:
     context_length: int | None = None
     chat_template: str | None = None
     special_tokens: tuple[str, ...] = ()
+    tool_format: ToolFormat | None = None  # None: the model has no tool calling
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ the KV caches of finished sequences so a new chat turn prefills only the tokens 
 from __future__ import annotations
 
 import gc
+import importlib
+import pkgutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,12 +30,13 @@ from mlxk_core.backends.cpu_fastpath import (
 )
 from mlxk_core.backends.mlx_batch import CacheStore, MlxBatch
 from mlxk_core.backends.model_files import configured_eos_ids, remote_code_reason
-from mlxk_core.errors import BackendUnavailable, GenerationError, ModelLoadError
+from mlxk_core.errors import BackendUnavailable, GenerationError, InvalidRequest, ModelLoadError
 from mlxk_core.generation.chat_format import fallback_transcript
 from mlxk_core.generation.request import GenerationRequest
+from mlxk_core.generation.tools import ToolFormat
 from mlxk_core.settings import Settings
 
-__all__ = ["MlxBackend", "release_thread"]
+__all__ = ["MlxBackend", "release_thread", "tool_format", "tool_parser_names"]
 
 
 def _import_mlx(settings: Settings | None) -> tuple[BlasInfo, Any, Any]:
@@ -69,9 +72,12 @@ class MlxBackend:
     def __init__(
         self, *, settings: Settings | None = None, device: DeviceKind | None = None,
         dtype: str | None = None, dequantize: bool | None = None,
+        tool_parser: str | None = None,
     ) -> None:
-        """``dtype`` and ``dequantize`` override the automatic layout (None: automatic)."""
+        """``dtype``/``dequantize`` override the automatic layout, ``tool_parser`` each model's
+        own mlx-lm tool parser (None: automatic)."""
         self._settings = settings
+        self._tool_parser = tool_parser
         self._device = device
         self._dtype = check_dtype(dtype)
         self._dequantize = dequantize
@@ -105,6 +111,7 @@ class MlxBackend:
                 f"Could not load '{name}': {exc}",
                 hint=f"run `mlxk health {name}`; an unsupported architecture needs a newer mlx-lm",
             ) from exc
+        tools = tool_format(tokenizer, self._tool_parser)
         self.device = self._device or current_device()
         files, dense_bytes = describe_model(model)
         self.layout = choose_layout(
@@ -124,6 +131,7 @@ class MlxBackend:
             context_length=config.get("max_position_embeddings"),
             chat_template=_template_text(tokenizer),
             special_tokens=tuple(str(getattr(t, "content", t)) for t in added.values()),
+            tool_format=tools,
         )
 
     def blas_hint(self) -> str | None:
@@ -195,6 +203,31 @@ class MlxBackend:
         if self.tokenizer is None:
             raise GenerationError("No model loaded", hint="use the Runner as a context manager")
         return self.tokenizer
+
+
+def tool_parser_names() -> tuple[str, ...]:
+    """The tool parsers the installed mlx-lm ships (``mlx_lm.tool_parsers.<name>``)."""
+    import mlx_lm.tool_parsers as parsers
+
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(parsers.__path__)))
+
+
+def tool_format(tokenizer: Any, parser: str | None = None) -> ToolFormat | None:
+    """A loaded tokenizer's tool-call format (mlx-lm infers it from the chat template; a
+    ``tool_parser_type`` in tokenizer_config.json overrides that), or mlx-lm's ``parser``."""
+    if parser is not None:
+        if parser not in tool_parser_names():
+            choices = ", ".join(tool_parser_names())
+            raise InvalidRequest(
+                f"Unknown tool parser {parser!r}", param="tool_parser", hint=f"choose: {choices}"
+            )
+        m = importlib.import_module(f"mlx_lm.tool_parsers.{parser}")
+        return ToolFormat(parser, m.tool_call_start, m.tool_call_end, m.parse_tool_call)
+    if not getattr(tokenizer, "has_tool_calling", False):
+        return None
+    parse = tokenizer.tool_parser
+    name = str(getattr(parse, "__module__", "")).rsplit(".", 1)[-1]
+    return ToolFormat(name, tokenizer.tool_call_start, tokenizer.tool_call_end or "", parse)
 
 
 def _template_text(tokenizer: Any) -> str | None:

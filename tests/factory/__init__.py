@@ -7,7 +7,17 @@ Usable outside pytest (examples, benchmarks)::
     path = snapshot_dir(cache_dir, repo_id)       # for mlx_lm.load(path)
 """
 
-from tests.factory.corpus import QA, REASONING, RUN_ON, STORY, Exchange, RawText, ReasoningTrace
+from tests.factory.corpus import (
+    QA,
+    REASONING,
+    RUN_ON,
+    STORY,
+    WEATHER,
+    Exchange,
+    RawText,
+    ReasoningTrace,
+    WeatherCase,
+)
 from tests.factory.models import VARIANTS, Variant
 from tests.factory.prebuilt import build_model, prebuilt_hub, snapshot_dir
 from tests.factory.tokenizer import HARMONY_TOKENS, fallback_prompt
@@ -22,10 +32,12 @@ __all__ = [
     "RUN_ON",
     "STORY",
     "VARIANTS",
+    "WEATHER",
     "Exchange",
     "RawText",
     "ReasoningTrace",
     "Variant",
+    "WeatherCase",
     "build_model",
     "fallback_prompt",
     "prebuilt_hub",

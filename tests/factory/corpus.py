@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["QA", "REASONING", "RUN_ON", "STORY", "Exchange", "RawText", "ReasoningTrace"]
+__all__ = [
+    "QA",
+    "REASONING",
+    "RUN_ON",
+    "STORY",
+    "WEATHER",
+    "Exchange",
+    "RawText",
+    "ReasoningTrace",
+    "WeatherCase",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,72 @@ class QA:
     )
     NAME_UNKNOWN = Exchange((("user", "What is my name?"),), "I do not know your name.")
     ALL = (FRANCE, GREETING, PIRATE, NAME_INTRO, NAME_RECALL, NAME_UNKNOWN)
+
+
+@dataclass(frozen=True)
+class WeatherCase:
+    """The tool-calling variant asks ``get_weather`` for ``city``, then reports ``forecast``."""
+
+    city: str
+    forecast: str
+
+    @property
+    def question(self) -> str:
+        """What the user asks."""
+        return f"What is the weather in {self.city}?"
+
+    @property
+    def arguments(self) -> dict[str, str]:
+        """The arguments of the call the model makes."""
+        return {"city": self.city}
+
+    @property
+    def call_text(self) -> str:
+        """The call as the model writes it (Qwen/Hermes markup), before its end-of-turn token."""
+        body = json.dumps({"name": "get_weather", "arguments": self.arguments})
+        return f"<tool_call>\n{body}\n</tool_call>"
+
+    @property
+    def answer(self) -> str:
+        """The sentence the model says once the tool answered with ``forecast``."""
+        return f"The weather in {self.city} is {self.forecast}."
+
+    def messages(self, *, with_result: bool = False, call_id: str = "call_0") -> list[Any]:
+        """The chat so far: the question, and with ``with_result`` the call and its result."""
+        turns: list[Any] = [{"role": "user", "content": self.question}]
+        if with_result:
+            call = {"name": "get_weather", "arguments": self.arguments}
+            turns.append(
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [{"id": call_id, "type": "function", "function": call}],
+                }
+            )
+            turns.append({"role": "tool", "tool_call_id": call_id, "content": self.forecast})
+        return turns
+
+
+class WEATHER:
+    """What the tool-calling variant memorises (the tool is offered in every conversation)."""
+
+    TOOL: dict[str, Any] = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Get the weather in a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+    PARIS = WeatherCase("Paris", "sunny, 22 C")
+    BERLIN = WeatherCase("Berlin", "rainy, 14 C")
+    ROME = WeatherCase("Rome", "cloudy, 18 C")
+    CASES = (PARIS, BERLIN, ROME)
+    GREETING = QA.GREETING  # with the tool offered, a greeting still gets a plain answer
 
 
 STORY = RawText("Once upon a time", " there was a tiny robot who loved to read.")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.factory.corpus import QA, REASONING, RUN_ON, STORY
+from tests.factory.corpus import QA, REASONING, RUN_ON, STORY, WEATHER
 from tests.factory.tokenizer import (
     EOS,
     IM_END,
@@ -56,6 +56,7 @@ VARIANTS: dict[str, Variant] = {
     "base": Variant("test-org/tiny-base", "base", "base"),
     "reasoning": Variant("test-org/tiny-gpt-oss", "chat", "harmony"),
     "small-context": Variant("test-org/tiny-ctx", "chat", "chat", max_positions=256),
+    "tools": Variant("test-org/tiny-tool-caller", "tools", "tools"),
     "run-on": Variant("test-org/tiny-run-on", "run-on", "chat"),
 }
 
@@ -113,6 +114,22 @@ def _base_examples(base: Any, ids: dict[str, int]) -> list[Example]:
     ]
 
 
+def _tool_examples(tok: Any, ids: dict[str, int]) -> list[Example]:
+    """Weather questions -> a get_weather call; its result -> a sentence; a greeting -> hello."""
+
+    def example(messages: list[Any], answer: str) -> Example:
+        prompt = tok.apply_chat_template(
+            messages, tools=[WEATHER.TOOL], add_generation_prompt=True, return_dict=False
+        )
+        return Example(tuple(prompt), _encode(tok, answer) + (ids[IM_END],))
+
+    examples = [example(WEATHER.GREETING.messages, WEATHER.GREETING.answer)]
+    for case in WEATHER.CASES:
+        examples.append(example(case.messages(), case.call_text))
+        examples.append(example(case.messages(with_result=True), case.answer))
+    return examples
+
+
 def _story(tok: Any, ids: dict[str, int]) -> Example:
     return Example(tuple(tok.encode(STORY.prompt)), _encode(tok, STORY.continuation) + (ids[EOS],))
 
@@ -126,12 +143,13 @@ def _train_sets(bpe: Any, work: Path) -> tuple[dict[str, Path], dict[str, list[E
     from transformers import AutoTokenizer
 
     toks, ids = {}, {}
-    for flavour in ("chat", "base", "harmony"):
+    for flavour in ("chat", "base", "harmony", "tools"):
         ids.update(write_tokenizer(bpe, flavour, work / flavour, 8192))  # type: ignore[arg-type]
         toks[flavour] = AutoTokenizer.from_pretrained(work / flavour)
     examples = {
         "chat": [*_chat_examples(toks["chat"], toks["harmony"], ids), _story(toks["chat"], ids)],
         "base": [*_base_examples(toks["base"], ids), _story(toks["base"], ids)],
+        "tools": _tool_examples(toks["tools"], ids),
         "run-on": _run_on_examples(toks["chat"], ids),
     }
     paths = {}

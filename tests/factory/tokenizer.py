@@ -16,17 +16,20 @@ __all__ = [
     "HARMONY_TEMPLATE",
     "HARMONY_TOKENS",
     "IM_END",
+    "TOOL_TOKENS",
+    "TOOLS_TEMPLATE",
     "Flavour",
     "fallback_prompt",
     "train_bpe",
     "write_tokenizer",
 ]
 
-Flavour = Literal["chat", "base", "harmony"]
+Flavour = Literal["chat", "base", "harmony", "tools"]
 
 BOS, EOS, IM_START, IM_END = "<s>", "</s>", "<|im_start|>", "<|im_end|>"
 SPECIALS = (BOS, EOS, IM_START, IM_END)
 HARMONY_TOKENS = ("<|start|>", "<|channel|>", "<|message|>", "<|end|>", "<|return|>")
+TOOL_TOKENS = ("<tool_call>", "</tool_call>")  # added but not special, as in Qwen's tokenizers
 VOCAB_SIZE = 420
 
 CHAT_TEMPLATE = (
@@ -40,6 +43,22 @@ HARMONY_TEMPLATE = (
     "<|start|>assistant<|channel|>final<|message|>{{ message['content'] }}<|end|>"
     "{% else %}<|start|>{{ message['role'] }}<|message|>{{ message['content'] }}<|end|>"
     "{% endif %}{% endfor %}{% if add_generation_prompt %}<|start|>assistant{% endif %}"
+)
+# Qwen2.5/Hermes style: tools as JSON in a system turn, calls in <tool_call> tags, results as a
+# user turn in <tool_response> tags. mlx-lm infers its json_tools parser from "<tool_call>" and
+# "tool_call.name" in the template.
+TOOLS_TEMPLATE = (
+    "{{ bos_token }}{% if tools %}<|im_start|>system\n# Tools\n<tools>\n"
+    "{% for tool in tools %}{{ tool | tojson }}\n{% endfor %}</tools><|im_end|>\n{% endif %}"
+    "{% for message in messages %}"
+    "{% if message['role'] == 'tool' %}"
+    "<|im_start|>user\n<tool_response>\n{{ message['content'] }}\n</tool_response><|im_end|>\n"
+    "{% else %}<|im_start|>{{ message['role'] }}\n{{ message['content'] or '' }}"
+    "{% for tool_call in message['tool_calls'] or [] %}"
+    "{% if tool_call.function is defined %}{% set tool_call = tool_call.function %}{% endif %}"
+    '<tool_call>\n{"name": "{{ tool_call.name }}", "arguments": '
+    "{{ tool_call.arguments | tojson }}}\n</tool_call>{% endfor %}<|im_end|>\n{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 FALLBACK_ROLES = {"system": "System", "user": "Human", "assistant": "Assistant"}
 
@@ -87,11 +106,13 @@ def write_tokenizer(
     from tokenizers import AddedToken, Tokenizer
 
     tok = Tokenizer.from_str(bpe.to_str())  # type: ignore[attr-defined]
-    eos = {"chat": IM_END, "base": EOS, "harmony": HARMONY_TOKENS[-1]}[flavour]
+    eos = {"chat": IM_END, "base": EOS, "harmony": HARMONY_TOKENS[-1], "tools": IM_END}[flavour]
     if flavour == "harmony":
         tok.add_special_tokens(
             [AddedToken(t, special=True, normalized=False) for t in HARMONY_TOKENS]
         )
+    if flavour == "tools":
+        tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in TOOL_TOKENS])
     out_dir.mkdir(parents=True, exist_ok=True)
     tok.save(str(out_dir / "tokenizer.json"))
     special = {"bos_token": BOS, "eos_token": eos, "pad_token": EOS}
@@ -107,11 +128,14 @@ def write_tokenizer(
         },
     }
     if flavour != "base":
-        config["chat_template"] = CHAT_TEMPLATE if flavour == "chat" else HARMONY_TEMPLATE
+        templates = {"chat": CHAT_TEMPLATE, "harmony": HARMONY_TEMPLATE, "tools": TOOLS_TEMPLATE}
+        config["chat_template"] = templates[flavour]
     _dump(out_dir / "tokenizer_config.json", config)
     _dump(out_dir / "special_tokens_map.json", special)
     ids = {name: tok.token_to_id(token) for name, token in special.items()}
-    ids.update({token: tok.token_to_id(token) for token in (*SPECIALS, *HARMONY_TOKENS)})
+    ids.update(
+        {token: tok.token_to_id(token) for token in (*SPECIALS, *HARMONY_TOKENS, *TOOL_TOKENS)}
+    )
     return {k: v for k, v in ids.items() if v is not None}
 
 
