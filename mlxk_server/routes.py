@@ -20,9 +20,10 @@ from mlxk_core.version import __version__
 from mlxk_server.auth import has_key
 from mlxk_server.errors import ApiError
 from mlxk_server.jobs import Job
+from mlxk_server.openai_docs import Shape
 from mlxk_server.problems import SERVER_SIDE
 from mlxk_server.sse import event_stream
-from mlxk_server.translate import Shape, to_core
+from mlxk_server.translate import to_core
 from mlxk_server.wire import ChatCompletionRequest, CompletionRequest
 
 __all__ = ["ROUTES"]
@@ -135,7 +136,7 @@ async def _complete(request: Request, wire: type[ChatCompletionRequest | Complet
         raise
     name = model.repo_id or body.model
     problems.clear(name)
-    shape = Shape(kind, body.model)  # type: ignore[arg-type]
+    shape = Shape(kind, body.model, logprobs=core.params.logprobs)  # type: ignore[arg-type]
     if body.stream:
         usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(
