@@ -65,8 +65,10 @@ def _parse(model: type[W], data: Any) -> W:
 
 
 def _model_doc(model: CachedModel) -> dict[str, Any]:
+    facts = model.latest.facts if model.latest is not None else None
     return {"id": model.repo_id, "object": "model", "created": int(model.last_modified),
-            "owned_by": model.repo_id.split("/")[0] if "/" in model.repo_id else "local"}
+            "owned_by": model.repo_id.split("/")[0] if "/" in model.repo_id else "local",
+            "capabilities": list(facts.capabilities) if facts else []}
 
 
 async def health(request: Request) -> Response:
