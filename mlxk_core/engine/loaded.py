@@ -15,7 +15,7 @@ from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.sequence import SequenceDecoder
 from mlxk_core.generation.tokens import TokenPolicy
 
-__all__ = ["BackendFactory", "LoadedModel", "load_model"]
+__all__ = ["BackendFactory", "LoadedModel", "load_model", "weights_size"]
 
 
 @dataclass(eq=False)
@@ -67,6 +67,11 @@ class LoadedModel:
             reasoning=self.reasoning, chat=request.messages is not None,
         )
 
+    def close(self) -> None:
+        """Release the batch and the backend (engine thread)."""
+        self.batch.close()
+        self.backend.close()
+
     def describe(self) -> dict[str, object]:
         """What status reports show about it."""
         return {
@@ -99,10 +104,11 @@ def load_model(
     reasoning = model.facts.reasoning or is_reasoning_model(
         model.name, chat_template=info.chat_template, special_tokens=info.special_tokens
     )
-    return LoadedModel(model, backend, info, reasoning, policy, batch, _weights_size(model))
+    return LoadedModel(model, backend, info, reasoning, policy, batch, weights_size(model))
 
 
-def _weights_size(model: ResolvedModel) -> int:
+def weights_size(model: ResolvedModel) -> int:
+    """Bytes of the model's top-level safetensors files."""
     total = 0
     for path in model.path.glob("*.safetensors"):
         try:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from mlxk_core.backends.base import Backend, ModelInfo, PromptTokens
 from mlxk_core.cache.records import ModelFacts, ResolvedModel
-from mlxk_core.errors import GenerationError, UnhealthyModel
+from mlxk_core.errors import GenerationError, InvalidRequest, UnhealthyModel
 from mlxk_core.generation.events import Chunk, Completion
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.tokens import TokenPolicy
@@ -83,10 +83,16 @@ class Runner:
             return
         from mlxk_core.backends.factory import backend_factory
         from mlxk_core.engine.engine import Engine
+        from mlxk_core.engine.loaded import LoadedModel
 
         resolved = resolve_model(self._model, self._settings)
         if not resolved.health.healthy:
             raise UnhealthyModel(resolved.name, resolved.health.reasons)
+        if resolved.facts.model_type == "embedding":
+            raise InvalidRequest(
+                f"'{resolved.name}' is an embedding model: it makes vectors, not text",
+                param="model", hint=f"use `mlxk embed {resolved.name} TEXT` (or Embedder)",
+            )
         given = self._backend
         dtype, dequantize = self._layout_overrides
         factory = (
@@ -96,10 +102,12 @@ class Runner:
         engine = Engine(factory, settings=self._settings, policy=self.policy, max_queue=_QUEUE)
         engine.start()
         try:
-            self._loaded = engine.load(resolved)
+            loaded = engine.load(resolved)
         except BaseException:
             engine.stop()
             raise
+        assert isinstance(loaded, LoadedModel)  # the backend follows the model's facts
+        self._loaded = loaded
         self._engine = engine
 
     def close(self) -> None:
