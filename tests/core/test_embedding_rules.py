@@ -145,7 +145,8 @@ def test_shortened_vectors_are_unit_length_prefixes(raw: list[float], data: st.D
     norm = math.sqrt(sum(v * v for v in vector[:dims]))
     if norm > 1e-6:
         assert math.isclose(math.sqrt(sum(v * v for v in short)), 1.0, rel_tol=1e-9)
-        assert all(math.isclose(s * norm, v, abs_tol=1e-9) for s, v in zip(short, vector[:dims], strict=True))
+        pairs = zip(short, vector[:dims], strict=True)
+        assert all(math.isclose(s * norm, v, abs_tol=1e-9) for s, v in pairs)
     assert shorten(vector, None) == tuple(vector)
 
 
