@@ -60,9 +60,11 @@ def facts_from_listing(
     )
     template = _chat_template(root, listing, tok_config)
     quant, mlx_quant = _quantization(config, text_config)
-    # README and safetensors headers are read only when the config leaves a question open
-    # (or, for an embedding model, to see whether its card says Matryoshka)
-    wanted = not mlx_quant or any(name in listing for name in _EMBEDDING_FILES)
+    # README and safetensors headers are read only when the config leaves a question open, or
+    # for what may be an embedding model: mlx-lm's conversions drop modules.json, and only the
+    # card's tags (sentence-transformers, ...) then tell a Qwen3-Embedding from a chat model
+    named = "embed" in (root.name if name is None else name).lower()
+    wanted = not mlx_quant or named or any(n in listing for n in _EMBEDDING_FILES)
     readme = _front_matter(root) if "README.md" in listing and wanted else {}
     mlx_readme = readme.get("library_name") == ["mlx"] or "mlx" in readme.get("tags", [])
     dtype = _config_dtype(config, text_config)

@@ -83,6 +83,19 @@ def test_what_mlxk_cannot_run_is_said_in_the_facts(tmp_path: Path) -> None:
     assert other is not None and "'mpnet' architecture" in str(other.unsupported)
 
 
+def test_an_mlx_lm_conversion_is_known_by_its_card(tmp_path: Path) -> None:
+    """mlx-lm's convert keeps the card's tags but drops modules.json and 1_Pooling."""
+    config = {**QWEN3, "quantization": {"group_size": 64, "bits": 4}}
+    card = ("---\nlibrary_name: mlx\npipeline_tag: text-generation\ntags:\n- transformers\n"
+            "- sentence-transformers\n- feature-extraction\n- mlx\n---\n")
+    files = {"README.md": card, "tokenizer_config.json": {"chat_template": "{{ messages }}"}}
+    root = _folder(tmp_path, config, files)
+    facts = read_facts(root, name="mlx-community/Qwen3-Embedding-0.6B-4bit-DWQ")
+    assert facts.model_type == "embedding"
+    assert facts.embedding == EmbeddingFacts("decoder", "last", 1024, matryoshka=True)
+    assert read_facts(root, name="mlx-community/Qwen3-0.6B-4bit").model_type == "chat"
+
+
 def test_a_matryoshka_tag_on_the_card_allows_shorter_vectors(tmp_path: Path) -> None:
     card = "---\ntags:\n- sentence-transformers\n- matryoshka\n---\n# x\n"
     facts = read_facts(_folder(tmp_path, BERT, {"modules.json": MODULES, "README.md": card}))
