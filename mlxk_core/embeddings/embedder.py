@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from mlxk_core.backends.embed_base import EmbeddingBackend, EmbeddingInfo
 from mlxk_core.cache.records import EmbeddingFacts, ResolvedModel
 from mlxk_core.embeddings.types import EmbeddingInput, EmbeddingResult, EmbedOptions
-from mlxk_core.errors import GenerationError, InvalidRequest, UnhealthyModel
+from mlxk_core.errors import GenerationError, InvalidRequest
 from mlxk_core.generation.runner import resolve_model
 from mlxk_core.settings import Settings
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from mlxk_core.engine.engine import Engine
 
 __all__ = ["Embedder"]
-
-_QUEUE = 1 << 20
 
 
 class Embedder:
@@ -66,32 +64,20 @@ class Embedder:
         """Resolve and load the model (done by ``with``); a second call does nothing."""
         if self._loaded is not None:
             return
-        from mlxk_core.backends.factory import backend_factory
         from mlxk_core.engine.embedding import LoadedEmbedder
-        from mlxk_core.engine.engine import Engine
+        from mlxk_core.engine.single import open_single
 
         resolved = resolve_model(self._model, self._settings)
-        if not resolved.health.healthy:
-            raise UnhealthyModel(resolved.name, resolved.health.reasons)
         if resolved.facts.embedding is None:
             raise InvalidRequest(
                 f"'{resolved.name}' is a {resolved.facts.model_type} model, not an embedding "
                 "model", param="model", hint=f"generate with it: `mlxk run {resolved.name}`",
             )
-        given = self._backend
         dtype, dequantize = self._layout_overrides
-        factory = (
-            (lambda _model: given) if given is not None
-            else backend_factory(self._settings, dtype=dtype, dequantize=dequantize)
+        engine, loaded = open_single(
+            resolved, settings=self._settings, backend=self._backend, dtype=dtype,
+            dequantize=dequantize, max_batch=self._max_batch,
         )
-        engine = Engine(factory, settings=self._settings, max_batch=self._max_batch,
-                        max_queue=_QUEUE)
-        engine.start()
-        try:
-            loaded = engine.load(resolved)
-        except BaseException:
-            engine.stop()
-            raise
         assert isinstance(loaded, LoadedEmbedder)  # the backend follows the model's facts
         self._engine, self._loaded = engine, loaded
 
