@@ -1,13 +1,11 @@
-"""HTTP handlers: health, models, chat and text completions (streaming or whole)."""
+"""HTTP handlers: health, models, chat and text completions (streaming or whole); the routes of
+every protocol module (embeddings: :mod:`mlxk_server.embeddings`)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -18,6 +16,11 @@ from mlxk_core.cache.records import CachedModel
 from mlxk_core.errors import ModelNotFound
 from mlxk_core.version import __version__
 from mlxk_server.auth import has_key
+from mlxk_server.bodies import app_state as _state
+from mlxk_server.bodies import parse_body as _parse
+from mlxk_server.bodies import read_json as _body
+from mlxk_server.bodies import until_disconnect as _until_disconnect
+from mlxk_server.embeddings import ollama_embed, ollama_embeddings, openai_embeddings
 from mlxk_server.errors import ApiError
 from mlxk_server.jobs import Job
 from mlxk_server.openai_docs import Shape
@@ -28,47 +31,20 @@ from mlxk_server.wire import ChatCompletionRequest, CompletionRequest
 
 __all__ = ["ROUTES"]
 
-T = TypeVar("T")
-W = TypeVar("W", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def _state(request: Request) -> Any:
-    return request.app.state.mlxk
-
-
-async def _body(request: Request, limit: int) -> Any:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"Request body is larger than {limit} bytes", code="body_too_large")
-    data = bytearray()
-    async for part in request.stream():
-        data += part
-        if len(data) > limit:
-            raise ApiError(413, f"Request body is larger than {limit} bytes",
-                           code="body_too_large")
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        raise ApiError(400, "The request body is not valid JSON", code="invalid_json") from None
-
-
-def _parse(model: type[W], data: Any) -> W:
-    if not isinstance(data, dict):
-        raise ApiError(400, "The request body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        param = ".".join(str(p) for p in first["loc"]) or None
-        raise ApiError(400, f"Invalid '{param}': {first['msg']}", param=param) from None
 
 
 def _model_doc(model: CachedModel) -> dict[str, Any]:
     facts = model.latest.facts if model.latest is not None else None
-    return {"id": model.repo_id, "object": "model", "created": int(model.last_modified),
-            "owned_by": model.repo_id.split("/")[0] if "/" in model.repo_id else "local",
-            "capabilities": list(facts.capabilities) if facts else []}
+    doc: dict[str, Any] = {
+        "id": model.repo_id, "object": "model", "created": int(model.last_modified),
+        "owned_by": model.repo_id.split("/")[0] if "/" in model.repo_id else "local",
+        "capabilities": list(facts.capabilities) if facts else [],
+    }
+    embedding = facts.embedding if facts else None
+    if embedding is not None:  # what it is for: vectors (POST /v1/embeddings), not text
+        doc.update(type="embedding", dimension=embedding.dimension, pooling=embedding.pooling)
+    return doc
 
 
 async def health(request: Request) -> Response:
@@ -102,25 +78,6 @@ async def get_model(request: Request) -> Response:
         if model.repo_id == name:
             return JSONResponse(_model_doc(model))
     raise ModelNotFound(name)
-
-
-async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
-    """Await ``work``, cancelling it when the client goes away first."""
-    task = asyncio.ensure_future(work)
-
-    async def watch() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-    if not task.done():
-        task.cancel()
-        raise asyncio.CancelledError
-    return task.result()
 
 
 async def _complete(request: Request, wire: type[ChatCompletionRequest | CompletionRequest],
@@ -205,5 +162,8 @@ ROUTES = (
     Route("/v1/models/{model_id:path}", _only("GET", get_model), methods=_ANY),
     Route("/v1/chat/completions", _only("POST", chat_completions), methods=_ANY),
     Route("/v1/completions", _only("POST", completions), methods=_ANY),
+    Route("/v1/embeddings", _only("POST", openai_embeddings), methods=_ANY),
+    Route("/api/embed", _only("POST", ollama_embed), methods=_ANY),
+    Route("/api/embeddings", _only("POST", ollama_embeddings), methods=_ANY),
     _Fallback("/", unknown_path, methods=_ANY),
 )
