@@ -41,7 +41,7 @@ def test_openai_and_ollama_clients_get_vectors_that_know_paraphrases(served: Ser
     client = openai.OpenAI(base_url=served.url + "/v1", api_key="x", max_retries=0)
     listed = {m.id: m for m in client.models.list().data}
     assert listed[DECODER].model_extra == {"type": "embedding", "dimension": 64,
-                                           "pooling": "last"}
+                                           "pooling": "last", "capabilities": ["embedding"]}
     assert "type" not in (listed[REPO_IDS["chat"]].model_extra or {})
     for model in (DECODER, ENCODER):
         texts = [CAT, PARAPHRASE, STOCKS]
