@@ -50,7 +50,7 @@ def test_a_revision_is_answered_by_that_revision_while_main_decodes(
 ) -> None:
     _two_revisions(hf_cache, tmp_path / "scratch")
     long_turns = QA.FRANCE.turns
-    with serve_factory(hf_cache, Factory(slowed_mlx(0.02)), max_loaded_models=2) as url:
+    with serve_factory(hf_cache, Factory(slowed_mlx(0.05)), max_loaded_models=2) as url:
         client = _client(url)
         alone_main = _chat(client, TWO, long_turns)
         alone_old = _chat(client, f"{TWO}@old", REASONING.exchange.turns)
@@ -59,7 +59,9 @@ def test_a_revision_is_answered_by_that_revision_while_main_decodes(
             f"main{i}", _chat(client, TWO, long_turns))) for i in range(4)]
         for t in busy:
             t.start()
-        time.sleep(0.3)
+        deadline = time.monotonic() + 30
+        while health(url)["active"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert health(url)["active"] >= 1  # main is decoding now
         during = _chat(client, f"{TWO}@old", REASONING.exchange.turns)
         for t in busy:
