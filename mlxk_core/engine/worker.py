@@ -21,13 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlxk_core.backends.base import SequenceSpec
+from mlxk_core.backends.base import PromptTokens, SequenceSpec
 from mlxk_core.cache.records import ResolvedModel
 from mlxk_core.engine.handle import RequestHandle, Started, model_key
 from mlxk_core.engine.loaded import LoadedModel
 from mlxk_core.engine.pool import ModelPool
 from mlxk_core.errors import EngineStopped, GenerationError, MlxkError
 from mlxk_core.generation.events import Chunk, FinishReason, Timings, Usage
+from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.sequence import SequenceDecoder
 
 if TYPE_CHECKING:
@@ -42,11 +43,13 @@ _WAIT_POLL = 0.05
 
 @dataclass(eq=False)
 class LoadOrder:
-    """Load a model now (from another thread, which waits on ``done``)."""
+    """Load a model now (from another thread, which waits on ``done``); with ``request``,
+    encode it once loaded (the result is then its PromptTokens)."""
 
     model: ResolvedModel
+    request: GenerationRequest | None = None
     done: threading.Event = field(default_factory=threading.Event)
-    result: list[LoadedModel | BaseException] = field(default_factory=list)
+    result: list[LoadedModel | PromptTokens | BaseException] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -113,7 +116,8 @@ class Worker:
             self.waiting.append(item)
         elif isinstance(item, LoadOrder):
             try:
-                item.result.append(self._loaded(item.model))
+                held = self._loaded(item.model)
+                item.result.append(held if item.request is None else held.encode(item.request))
             except BaseException as exc:  # handed to the waiting caller
                 item.result.append(exc)
             item.done.set()
