@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -20,7 +20,8 @@ from starlette.responses import JSONResponse
 from mlxk_core import BackendFactory, Engine, LoadedModel, MlxkError, TokenPolicy, backend_factory
 from mlxk_server.auth import ApiKeyMiddleware
 from mlxk_server.config import ServerSettings
-from mlxk_server.errors import ApiError, error_response, from_mlxk
+from mlxk_server.errors import ApiError, error_response_for, from_mlxk
+from mlxk_server.keepalive import KeepAlive
 from mlxk_server.models import Catalog
 from mlxk_server.problems import Problems
 from mlxk_server.routes import ROUTES
@@ -39,6 +40,7 @@ class State:
     catalog: Catalog
     engine: Engine
     problems: Problems
+    keep_alive: KeepAlive = field(default_factory=KeepAlive)
 
 
 def _lifespan(conf: ServerSettings, backend: BackendFactory, catalog: Catalog | None) -> object:
@@ -77,17 +79,19 @@ def _log_loaded(held: LoadedModel) -> None:
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc)
+    return error_response_for(request.scope["path"], exc)
 
 
 async def _mlxk_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MlxkError)
-    return error_response(from_mlxk(exc))
+    return error_response_for(request.scope["path"], from_mlxk(exc))
 
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
-    return error_response(ApiError(500, "Internal server error", type="server_error"))
+    return error_response_for(
+        request.scope["path"], ApiError(500, "Internal server error", type="server_error")
+    )
 
 
 def create_app(

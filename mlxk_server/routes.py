@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -17,8 +14,13 @@ from starlette.types import Scope
 from mlxk_core.cache.records import CachedModel
 from mlxk_core.errors import ModelNotFound
 from mlxk_core.version import __version__
+from mlxk_server import anthropic, ollama, ollama_admin, responses
 from mlxk_server.auth import has_key
 from mlxk_server.errors import ApiError
+from mlxk_server.handling import app_state as _state
+from mlxk_server.handling import parse as _parse
+from mlxk_server.handling import read_json as _body
+from mlxk_server.handling import until_disconnect as _until_disconnect
 from mlxk_server.jobs import Job
 from mlxk_server.problems import SERVER_SIDE
 from mlxk_server.sse import event_stream
@@ -27,40 +29,7 @@ from mlxk_server.wire import ChatCompletionRequest, CompletionRequest
 
 __all__ = ["ROUTES"]
 
-T = TypeVar("T")
-W = TypeVar("W", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def _state(request: Request) -> Any:
-    return request.app.state.mlxk
-
-
-async def _body(request: Request, limit: int) -> Any:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"Request body is larger than {limit} bytes", code="body_too_large")
-    data = bytearray()
-    async for part in request.stream():
-        data += part
-        if len(data) > limit:
-            raise ApiError(413, f"Request body is larger than {limit} bytes",
-                           code="body_too_large")
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        raise ApiError(400, "The request body is not valid JSON", code="invalid_json") from None
-
-
-def _parse(model: type[W], data: Any) -> W:
-    if not isinstance(data, dict):
-        raise ApiError(400, "The request body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        param = ".".join(str(p) for p in first["loc"]) or None
-        raise ApiError(400, f"Invalid '{param}': {first['msg']}", param=param) from None
 
 
 def _model_doc(model: CachedModel) -> dict[str, Any]:
@@ -99,25 +68,6 @@ async def get_model(request: Request) -> Response:
         if model.repo_id == name:
             return JSONResponse(_model_doc(model))
     raise ModelNotFound(name)
-
-
-async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
-    """Await ``work``, cancelling it when the client goes away first."""
-    task = asyncio.ensure_future(work)
-
-    async def watch() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-    if not task.done():
-        task.cancel()
-        raise asyncio.CancelledError
-    return task.result()
 
 
 async def _complete(request: Request, wire: type[ChatCompletionRequest | CompletionRequest],
@@ -202,5 +152,16 @@ ROUTES = (
     Route("/v1/models/{model_id:path}", _only("GET", get_model), methods=_ANY),
     Route("/v1/chat/completions", _only("POST", chat_completions), methods=_ANY),
     Route("/v1/completions", _only("POST", completions), methods=_ANY),
+    Route("/v1/responses", _only("POST", responses.responses), methods=_ANY),
+    Route("/v1/messages", _only("POST", anthropic.messages), methods=_ANY),
+    Route("/v1/messages/count_tokens", _only("POST", anthropic.count_tokens), methods=_ANY),
+    Route("/api/version", _only("GET", ollama_admin.version), methods=_ANY),
+    Route("/api/tags", _only("GET", ollama_admin.tags), methods=_ANY),
+    Route("/api/ps", _only("GET", ollama_admin.ps), methods=_ANY),
+    Route("/api/show", _only("POST", ollama_admin.show), methods=_ANY),
+    Route("/api/chat", _only("POST", ollama.chat), methods=_ANY),
+    Route("/api/generate", _only("POST", ollama.generate_text), methods=_ANY),
+    *(Route(f"/api/{name}", ollama_admin.refuse, methods=_ANY)
+      for name in ("pull", "push", "create", "delete", "copy", "blobs/{digest:path}")),
     _Fallback("/", unknown_path, methods=_ANY),
 )
