@@ -72,4 +72,6 @@ class Job:
 
     async def completion(self) -> Completion:
         """The whole completion."""
-        return collect([c async for c in self.chunks()], reasoning=self.handle.reasoning)
+        chunks = [c async for c in self.chunks()]
+        request = self.handle.request
+        return collect(chunks, reasoning=self.handle.reasoning, logprobs=request.params.logprobs)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from mlxk_core.generation.constrained import TokenMatcher
 from mlxk_core.generation.request import GenerationParams, GenerationRequest
 from mlxk_core.generation.tools import ToolFormat
 
@@ -67,17 +68,19 @@ class PromptTokens:
 
 @dataclass(frozen=True)
 class SequenceSpec:
-    """One sequence for a batch: prompt ids, sampling, budget, and how many logprobs to report.
+    """One sequence for a batch: prompt ids, sampling, budget, constraint and logprobs.
 
     ``top_logprobs`` None means no logprobs; 0 means the sampled token's only; N adds the N
     most likely alternatives. A ``params.seed`` gives the sequence its own random stream, so the
-    same seed samples the same tokens alone and inside any batch.
+    same seed samples the same tokens alone and inside any batch. ``constraint`` masks the
+    tokens that may come next (structured output, a forced tool call).
     """
 
     prompt: tuple[int, ...]
     params: GenerationParams
     max_tokens: int
     top_logprobs: int | None = None
+    constraint: TokenMatcher | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,13 @@ class Backend(Protocol):
 
         ``raw``: the text continues a raw prompt, so a leading space is kept (chat answers drop it).
         """
+
+    def token_matcher(self, grammar: str) -> TokenMatcher:
+        """A fresh constraint state for one sequence, for a grammar from ``request_grammar``
+        (InvalidRequest when this backend or tokenizer cannot enforce it)."""
+
+    def token_bytes(self, token: int) -> bytes:
+        """The bytes a token id stands for (it may be part of a character)."""
 
     def open_batch(self, *, max_batch: int, prefill_chunk: int) -> Batch:
         """A batch for this model: at most ``max_batch`` sequences decode together, prompts are

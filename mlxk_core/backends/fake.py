@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlxk_core.backends.base import ModelInfo, PromptTokens, SequenceSpec, StepOutput, TokenScore
-from mlxk_core.errors import GenerationError
+from mlxk_core.errors import GenerationError, InvalidRequest
 from mlxk_core.generation.chat_format import fallback_transcript
+from mlxk_core.generation.constrained import TokenMatcher
 from mlxk_core.generation.prompt_cache import reusable_prefix
 from mlxk_core.generation.request import GenerationParams, GenerationRequest
 
@@ -115,6 +116,18 @@ class FakeBackend:
     def detokenizer(self, *, raw: bool = False) -> FakeDetokenizer:
         """A fresh detokenizer sharing this backend's table of scripted pieces."""
         return FakeDetokenizer(self._pieces)
+
+    def token_matcher(self, grammar: str) -> TokenMatcher:
+        """Scripted output cannot follow a constraint: refused."""
+        raise InvalidRequest(
+            "The FakeBackend cannot constrain its output", param="response_format",
+            hint="use a real model for structured output and forced tool calls",
+        )
+
+    def token_bytes(self, token: int) -> bytes:
+        """A character's or a scripted piece's UTF-8 bytes."""
+        piece = self._pieces[token - _TEXT_BASE] if token >= _TEXT_BASE else chr(token)
+        return piece.encode()
 
     def open_batch(self, *, max_batch: int, prefill_chunk: int) -> FakeBatch:
         """A batch over this backend's script."""

@@ -10,8 +10,6 @@ the KV caches of finished sequences so a new chat turn prefills only the tokens 
 from __future__ import annotations
 
 import gc
-import importlib
-import pkgutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,14 +27,15 @@ from mlxk_core.backends.cpu_fastpath import (
     memory_info,
 )
 from mlxk_core.backends.mlx_batch import CacheStore, MlxBatch
+from mlxk_core.backends.mlx_tools import tool_format
 from mlxk_core.backends.model_files import configured_eos_ids, remote_code_reason
-from mlxk_core.errors import BackendUnavailable, GenerationError, InvalidRequest, ModelLoadError
+from mlxk_core.errors import BackendUnavailable, GenerationError, ModelLoadError
 from mlxk_core.generation.chat_format import fallback_transcript
+from mlxk_core.generation.constrained import GrammarCompiler, TokenMatcher
 from mlxk_core.generation.request import GenerationRequest
-from mlxk_core.generation.tools import ToolFormat
 from mlxk_core.settings import Settings
 
-__all__ = ["MlxBackend", "release_thread", "tool_format", "tool_parser_names"]
+__all__ = ["MlxBackend", "release_thread"]
 
 
 def _import_mlx(settings: Settings | None) -> tuple[BlasInfo, Any, Any]:
@@ -87,6 +86,8 @@ class MlxBackend:
         self.model: Any = None
         self.tokenizer: Any = None
         self._store = CacheStore()
+        self._compiler: GrammarCompiler | None = None
+        self._eos: frozenset[int] = frozenset()
 
     @property
     def loaded(self) -> bool:
@@ -124,6 +125,7 @@ class MlxBackend:
         tokenizer.model_max_length = 1 << 62
         self.model, self.tokenizer = model, tokenizer
         eos = set(tokenizer.eos_token_ids) | configured_eos_ids(path)
+        self._eos = frozenset(eos)
         added = getattr(tokenizer, "added_tokens_decoder", None) or {}
         return ModelInfo(
             name=name,
@@ -143,7 +145,7 @@ class MlxBackend:
     def close(self) -> None:
         """Drop model, tokenizer and prompt cache, then free MLX's buffer cache; idempotent."""
         was_loaded = self.model is not None
-        self.model = self.tokenizer = None
+        self.model = self.tokenizer = self._compiler = None
         self._store.clear()
         if was_loaded:
             gc.collect()
@@ -152,7 +154,8 @@ class MlxBackend:
             mx.clear_cache()
 
     def encode(self, request: GenerationRequest) -> PromptTokens:
-        """Chat template (or the fallback transcript), or the raw prompt, as token ids."""
+        """Chat template (with the request's tools, if any), the fallback transcript, or the raw
+        prompt, as token ids."""
         tok = self._tok()
         if request.messages is None:
             text = request.prompt or ""
@@ -160,11 +163,29 @@ class MlxBackend:
             ids = tok.encode(text, add_special_tokens=bos is None or not text.startswith(bos))
             return PromptTokens(text, tuple(ids))
         if tok.has_chat_template:
-            messages = [{"role": m.role, "content": m.content} for m in request.messages]
-            text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            messages = [m.as_dict() for m in request.messages]
+            offered = request.tools if request.tool_choice != "none" else ()
+            tools = [t.as_dict() for t in offered] or None
+            text = tok.apply_chat_template(
+                messages, tools=tools, tokenize=False, add_generation_prompt=True
+            )
             return PromptTokens(text, tuple(tok.encode(text, add_special_tokens=False)))
         text = fallback_transcript(request.messages)
         return PromptTokens(text, tuple(tok.encode(text)), fallback_format=True)
+
+    def token_matcher(self, grammar: str) -> TokenMatcher:
+        """A constraint state for one sequence (the grammar compiler is built once per model)."""
+        return self._grammars().matcher(grammar)
+
+    def token_bytes(self, token: int) -> bytes:
+        """The bytes a token id stands for."""
+        return self._grammars().token_bytes(token)
+
+    def _grammars(self) -> GrammarCompiler:
+        if self._compiler is None:
+            tok = self._tok()
+            self._compiler = GrammarCompiler(tok, eos_token_ids=self._eos)
+        return self._compiler
 
     def detokenizer(self, *, raw: bool = False) -> Detokenizer:
         """A fresh streaming detokenizer (one per request; never one per token).
@@ -203,31 +224,6 @@ class MlxBackend:
         if self.tokenizer is None:
             raise GenerationError("No model loaded", hint="use the Runner as a context manager")
         return self.tokenizer
-
-
-def tool_parser_names() -> tuple[str, ...]:
-    """The tool parsers the installed mlx-lm ships (``mlx_lm.tool_parsers.<name>``)."""
-    import mlx_lm.tool_parsers as parsers
-
-    return tuple(sorted(m.name for m in pkgutil.iter_modules(parsers.__path__)))
-
-
-def tool_format(tokenizer: Any, parser: str | None = None) -> ToolFormat | None:
-    """A loaded tokenizer's tool-call format (mlx-lm infers it from the chat template; a
-    ``tool_parser_type`` in tokenizer_config.json overrides that), or mlx-lm's ``parser``."""
-    if parser is not None:
-        if parser not in tool_parser_names():
-            choices = ", ".join(tool_parser_names())
-            raise InvalidRequest(
-                f"Unknown tool parser {parser!r}", param="tool_parser", hint=f"choose: {choices}"
-            )
-        m = importlib.import_module(f"mlx_lm.tool_parsers.{parser}")
-        return ToolFormat(parser, m.tool_call_start, m.tool_call_end, m.parse_tool_call)
-    if not getattr(tokenizer, "has_tool_calling", False):
-        return None
-    parse = tokenizer.tool_parser
-    name = str(getattr(parse, "__module__", "")).rsplit(".", 1)[-1]
-    return ToolFormat(name, tokenizer.tool_call_start, tokenizer.tool_call_end or "", parse)
 
 
 def _template_text(tokenizer: Any) -> str | None:

@@ -18,8 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlxk_core.backends.base import SequenceSpec, StepOutput
-from mlxk_core.backends.sampling import make_processors, make_sampler, resync, score
+from mlxk_core.backends.base import SequenceSpec, StepOutput, TokenScore
+from mlxk_core.backends.masking import logits_processor
+from mlxk_core.backends.mlx_logprobs import step_logprobs
+from mlxk_core.backends.sampling import make_processors, make_sampler, resync
+from mlxk_core.generation.constrained import TokenMatcher
 from mlxk_core.generation.prompt_cache import reusable_prefix
 
 __all__ = ["CacheStore", "MlxBatch"]
@@ -73,8 +76,9 @@ class _Seq:
     cache: list[Any] | None
     left: int
     sampler: Any
-    processors: list[Any]
+    penalties: list[Any]
     top_logprobs: int | None
+    constraint: TokenMatcher | None
     produced: int = 0
     decoding: bool = False  # in the batch: has produced a token since it was inserted
     steps: Any = field(default=None, repr=False)
@@ -107,6 +111,7 @@ class MlxBatch:
         seq = _Seq(
             key, list(spec.prompt[:keep]), list(spec.prompt[keep:]), cache, spec.max_tokens,
             make_sampler(spec.params), make_processors(spec.params), spec.top_logprobs,
+            spec.constraint,
         )
         (self._prefilling if len(seq.feed) > 1 else self._ready).append(seq)
         return keep
@@ -218,7 +223,7 @@ class MlxBatch:
                 seq.cache = make_prompt_cache(self._model)
             seq.steps = generate_step(
                 mx.array(seq.feed), self._model, max_tokens=seq.left, sampler=seq.sampler,
-                logits_processors=seq.processors or None, prompt_cache=seq.cache,
+                logits_processors=_processors(seq) or None, prompt_cache=seq.cache,
                 prefill_step_size=self._chunk,
             )
             seq.history += seq.feed
@@ -262,7 +267,7 @@ class MlxBatch:
         (uid,) = self._generator().insert(
             [seq.feed], max_tokens=[seq.left], caches=[seq.cache] if seq.cache else None,
             all_tokens=[list(seq.history)], samplers=[seq.sampler],
-            logits_processors=[seq.processors],
+            logits_processors=[_processors(seq)],
         )
         seq.cache, seq.decoding = None, False
         self._in_batch[seq.key] = seq
@@ -307,8 +312,17 @@ class MlxBatch:
         seq.produced += 1
         out.tokens[seq.key] = [token]
         if seq.top_logprobs is not None:
-            out.scores[seq.key] = [score(logprobs, token, seq.top_logprobs)]
+            found = step_logprobs(logprobs, token, seq.top_logprobs)
+            out.scores[seq.key] = [TokenScore(found.logprob, found.top)]
         return out
+
+
+def _processors(seq: _Seq) -> list[Any]:
+    """A sequence's logits processors, made afresh each time it starts on a decoder: the
+    constraint's processor counts the context it has seen, which a new decoder restarts."""
+    if seq.constraint is None:
+        return list(seq.penalties)
+    return [*seq.penalties, logits_processor(seq.constraint)]
 
 
 def _rewind(cache: list[Any] | None, history: list[int], model: Any

@@ -1,4 +1,4 @@
-"""Per-sequence sampling for MLX: one sampler builder, one logits-processor builder, logprobs.
+"""Per-sequence sampling for MLX: one sampler builder and one logits-processor builder.
 
 The filters (top-p, min-p, top-k) and the repetition penalty are mlx-lm's. What this adds is a
 random stream per sequence: token *i* of a sequence is drawn with a key made from its seed and
@@ -12,10 +12,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from mlxk_core.backends.base import TokenScore
 from mlxk_core.generation.request import GenerationParams
 
-__all__ = ["SeededSampler", "make_processors", "make_sampler", "resync", "score"]
+__all__ = ["SeededSampler", "make_processors", "make_sampler", "resync"]
 
 _MASK64 = (1 << 64) - 1
 
@@ -85,20 +84,3 @@ def resync(sampler: Any, produced: int) -> None:
     (a decoder samples one token ahead; that draw is discarded with the decoder)."""
     if isinstance(sampler, SeededSampler):
         sampler.index = produced
-
-
-def score(logprobs: Any, token: int, top: int) -> TokenScore:
-    """The sampled token's log-probability and the ``top`` most likely (id, logprob) pairs."""
-    import mlx.core as mx
-
-    vector = logprobs.reshape(-1)
-    chosen = float(vector[token].item())
-    if top <= 0:
-        return TokenScore(chosen)
-    top = min(top, vector.shape[0])
-    ids = mx.argpartition(-vector, kth=top - 1)[:top]
-    values = vector[ids]
-    order = mx.argsort(-values)
-    best: Any = ids[order].tolist()
-    probs: Any = values[order].tolist()
-    return TokenScore(chosen, tuple((int(i), float(v)) for i, v in zip(best, probs, strict=True)))

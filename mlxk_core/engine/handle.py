@@ -108,7 +108,7 @@ class RequestHandle:
     def completion(self) -> Completion:
         """The whole generation, collected."""
         chunks = list(self.chunks())
-        return collect(chunks, reasoning=self.reasoning)
+        return collect(chunks, reasoning=self.reasoning, logprobs=self.request.params.logprobs)
 
     def _next(self, timeout: float | None) -> EngineEvent:
         try:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from mlxk_core.backends.base import Backend, Batch, ModelInfo, PromptTokens
+from mlxk_core.backends.base import Backend, Batch, ModelInfo, PromptTokens, SequenceSpec
 from mlxk_core.backends.factory import BackendFactory
 from mlxk_core.cache.records import ResolvedModel
 from mlxk_core.engine.handle import model_key
 from mlxk_core.errors import GenerationError, InvalidRequest, MlxkError, ModelLoadError
+from mlxk_core.generation.constrained import request_grammar
 from mlxk_core.generation.reasoning import is_reasoning_model
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.sequence import SequenceDecoder
 from mlxk_core.generation.tokens import TokenPolicy
+from mlxk_core.generation.tools import ToolCallExtractor
 
 __all__ = ["BackendFactory", "LoadedModel", "load_model"]
 
@@ -65,7 +67,31 @@ class LoadedModel:
             info=self.info, prompt=prompt, params=request.params, max_tokens=max_tokens,
             detokenizer=self.backend.detokenizer(raw=request.prompt is not None),
             reasoning=self.reasoning, chat=request.messages is not None,
+            tools=self._tool_extractor(request),
+            token_bytes=self.backend.token_bytes if request.params.logprobs else None,
         )
+
+    def spec(self, request: GenerationRequest, prompt: PromptTokens, max_tokens: int
+             ) -> SequenceSpec:
+        """What the backend's batch needs for this request: the constraint compiled, if any."""
+        grammar = request_grammar(request, self.info.tool_format, self.info.special_tokens)
+        params = request.params
+        return SequenceSpec(
+            prompt.tokens, params, max_tokens,
+            top_logprobs=params.top_logprobs if params.logprobs else None,
+            constraint=self.backend.token_matcher(grammar) if grammar is not None else None,
+        )
+
+    def _tool_extractor(self, request: GenerationRequest) -> ToolCallExtractor | None:
+        if not request.tools or request.tool_choice == "none":
+            return None
+        fmt = self.info.tool_format
+        if fmt is None:
+            raise InvalidRequest(
+                f"'{self.model.name}' cannot call tools: its chat template has no tool format",
+                param="tools", hint="use a model trained for tool calling, or leave out tools",
+            )
+        return ToolCallExtractor(fmt, request.tools, parallel=request.parallel_tool_calls)
 
     def describe(self) -> dict[str, object]:
         """What status reports show about it."""

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlxk_core.backends.base import PromptTokens, SequenceSpec
+from mlxk_core.backends.base import PromptTokens
 from mlxk_core.cache.records import ResolvedModel
 from mlxk_core.engine.handle import RequestHandle, Started, model_key
 from mlxk_core.engine.loaded import LoadedModel
@@ -195,8 +195,8 @@ class Worker:
             seqs = self.running.setdefault(handle.key, {})
             if not seqs:
                 held.backend.reset_peak_memory()
+            spec = held.spec(handle.request, prompt, decoder.max_tokens)
             sid = next(self._ids)
-            spec = SequenceSpec(prompt.tokens, handle.request.params, decoder.max_tokens)
             decoder.cached_tokens = held.batch.add(sid, spec)
         except MlxkError as exc:
             self._refuse_started(handle, exc)
@@ -246,8 +246,9 @@ class Worker:
             run = seqs.get(sid)
             if run is None:
                 continue
-            for token in tokens:
-                chunk = run.decoder.add(token)
+            scores = out.scores.get(sid, [])
+            for i, token in enumerate(tokens):
+                chunk = run.decoder.add(token, scores[i] if i < len(scores) else None)
                 if chunk is not None:
                     run.handle.deliver(chunk)
                 if run.decoder.done:

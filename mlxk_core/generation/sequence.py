@@ -1,8 +1,8 @@
-"""One generation's pure state: token ids in, chunks of answer and reasoning out.
+"""One generation's pure state: token ids in, chunks of answer, reasoning and tool calls out.
 
 A :class:`SequenceDecoder` owns everything about a sequence that is not a forward pass: EOS ids,
-stop strings (with the held-back tail), the reasoning split, the token budget, usage and
-timings. The Runner drives one per request; a batching engine can drive one per slot.
+stop strings (with the held-back tail), the reasoning split, tool-call extraction, the token
+budget, logprobs, usage and timings. The engine drives one per running request.
 """
 
 from __future__ import annotations
@@ -10,11 +10,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from mlxk_core.backends.base import Detokenizer, ModelInfo, PromptTokens
-from mlxk_core.generation.events import Chunk, Completion, FinishReason, Timings, Usage
+from mlxk_core.backends.base import Detokenizer, ModelInfo, PromptTokens, TokenScore
+from mlxk_core.generation.events import (
+    Chunk,
+    Completion,
+    FinishReason,
+    Timings,
+    TokenBytes,
+    TokenLogprob,
+    ToolCallDelta,
+    Usage,
+)
+from mlxk_core.generation.output_split import OutputPiece, OutputSplitter
 from mlxk_core.generation.reasoning import THINK_CLOSE, THINK_OPEN, ReasoningExtractor
 from mlxk_core.generation.request import GenerationParams
 from mlxk_core.generation.stops import CHAT_STOPS, StopMatcher
+from mlxk_core.generation.tool_types import ToolCall
+from mlxk_core.generation.tools import ToolCallExtractor
 
 __all__ = ["SequenceDecoder", "collect", "starts_in_reasoning"]
 
@@ -38,19 +50,27 @@ class SequenceDecoder:
         detokenizer: Detokenizer,
         reasoning: bool = False,
         chat: bool = False,
+        tools: ToolCallExtractor | None = None,
+        token_bytes: TokenBytes | None = None,
         cached_tokens: int = 0,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
+        """``tools`` extracts tool calls from the answer; ``token_bytes`` (given when the
+        request asked for logprobs) spells a token id for them."""
         # a chat answer (``chat``: the request has messages) ends before a made-up next turn
         stops = params.stop + (CHAT_STOPS if chat or prompt.fallback_format else ())
         self._eos = info.eos_token_ids
         self._stops = StopMatcher(stops)
         self._detok = detokenizer
-        self._extractor = (
+        thinking = (
             ReasoningExtractor(starts_in_reasoning=starts_in_reasoning(prompt.text))
             if reasoning
             else None
         )
+        self._split = OutputSplitter(thinking, tools)
+        self._token_bytes = token_bytes
+        self._logprobs: list[TokenLogprob] = []
+        self._calls = 0
         self.reasoning = reasoning
         self.max_tokens = max_tokens
         self.prompt_tokens = len(prompt.tokens)
@@ -67,8 +87,8 @@ class SequenceDecoder:
         """Whether the sequence has reached EOS, a stop string or its token budget."""
         return self.finish_reason is not None
 
-    def add(self, token: int) -> Chunk | None:
-        """Take one sampled token; return the text it releases, or None when nothing is new."""
+    def add(self, token: int, score: TokenScore | None = None) -> Chunk | None:
+        """Take one sampled token (with its logprobs); return what it releases, or None."""
         if self.done:
             return None
         now = self._clock()
@@ -79,13 +99,18 @@ class SequenceDecoder:
         if token in self._eos:
             self.finish_reason = "stop"
             return None
+        if score is not None and self._token_bytes is not None:
+            self._logprobs.append(
+                TokenLogprob.from_ids(token, score.logprob, score.top, self._token_bytes)
+            )
         self._detok.add_token(token)
         text, stopped = self._stops.feed(self._detok.last_segment)
         if stopped:
             self.finish_reason = "stop"
         elif self.completion_tokens >= self.max_tokens:
             self.finish_reason = "length"
-        return self._chunk(text) if text else None
+        piece = self._split.feed(text)
+        return self._chunk(piece) if piece else None
 
     def finish(self, reason: FinishReason | None = None, *, peak_memory: int = 0) -> Chunk:
         """The last chunk: released tail, finish reason, usage and timings."""
@@ -98,17 +123,16 @@ class SequenceDecoder:
             tail = text if stopped else text + self._stops.flush()
             if stopped:
                 self.finish_reason = "stop"
-        answer, reasoning = self._split(tail)
-        if self._extractor is not None:
-            for event in self._extractor.finish():
-                if event.kind == "reasoning":
-                    reasoning += event.text
-                else:
-                    answer += event.text
+        last = self._chunk(self._split.finish(tail))
+        finish = self.finish_reason or "length"
+        if self._split.calls_made and finish == "stop":
+            finish = "tool_calls"
         return Chunk(
-            text=answer,
-            reasoning=reasoning,
-            finish_reason=self.finish_reason or "length",
+            text=last.text,
+            reasoning=last.reasoning,
+            tool_calls=last.tool_calls,
+            logprobs=last.logprobs,
+            finish_reason=finish,
             usage=self.usage(),
             timings=self.timings(peak_memory),
         )
@@ -132,32 +156,30 @@ class SequenceDecoder:
             peak_memory=peak_memory,
         )
 
-    def _chunk(self, text: str) -> Chunk | None:
-        answer, reasoning = self._split(text)
-        return Chunk(text=answer, reasoning=reasoning) if answer or reasoning else None
-
-    def _split(self, text: str) -> tuple[str, str]:
-        if self._extractor is None:
-            return text, ""
-        if not text:
-            return "", ""
-        answer = reasoning = ""
-        for event in self._extractor.feed(text):
-            if event.kind == "reasoning":
-                reasoning += event.text
-            else:
-                answer += event.text
-        return answer, reasoning
+    def _chunk(self, piece: OutputPiece) -> Chunk:
+        """A chunk of ``piece``, carrying the logprobs of the tokens decoded since the last."""
+        deltas = []
+        for call in piece.calls:
+            deltas.append(ToolCallDelta.whole(self._calls, call))
+            self._calls += 1
+        logprobs, self._logprobs = tuple(self._logprobs), []
+        return Chunk(text=piece.text, reasoning=piece.reasoning, tool_calls=tuple(deltas),
+                     logprobs=logprobs)
 
 
-def collect(chunks: Iterable[Chunk], *, reasoning: bool) -> Completion:
+def collect(chunks: Iterable[Chunk], *, reasoning: bool, logprobs: bool = False) -> Completion:
     """Join a stream's chunks into a Completion (the batch view of the same stream)."""
     texts: list[str] = []
     thoughts: list[str] = []
+    scores: list[TokenLogprob] = []
+    calls: dict[int, list[ToolCallDelta]] = {}
     last: Chunk | None = None
     for chunk in chunks:
         texts.append(chunk.text)
         thoughts.append(chunk.reasoning)
+        scores.extend(chunk.logprobs)
+        for delta in chunk.tool_calls:
+            calls.setdefault(delta.index, []).append(delta)
         last = chunk
     if last is None or last.finish_reason is None or last.usage is None or last.timings is None:
         raise RuntimeError("a generation stream ended without its final chunk")
@@ -167,4 +189,13 @@ def collect(chunks: Iterable[Chunk], *, reasoning: bool) -> Completion:
         usage=last.usage,
         timings=last.timings,
         reasoning="".join(thoughts) if reasoning else None,
+        tool_calls=tuple(_joined(calls[i]) for i in sorted(calls)),
+        logprobs=tuple(scores) if logprobs else None,
     )
+
+
+def _joined(deltas: list[ToolCallDelta]) -> ToolCall:
+    """One call from its streamed deltas (id and name from the first that has them)."""
+    call_id = next(d.id for d in deltas if d.id)
+    name = next(d.name for d in deltas if d.name)
+    return ToolCall(name, "".join(d.arguments for d in deltas), call_id)

@@ -28,7 +28,7 @@ from mlxk_core import (
     request_grammar,
 )
 from mlxk_core.backends.masking import logits_processor
-from mlxk_core.backends.mlx import tool_format
+from mlxk_core.backends.mlx_tools import tool_format
 from tests.factory import QA, REPO_IDS, WEATHER, snapshot_dir
 
 PERSON = {
