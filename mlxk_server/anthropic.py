@@ -154,11 +154,10 @@ def _usage(usage: Usage) -> dict[str, int]:
             "cache_creation_input_tokens": 0}
 
 
-def _stop(ended: Ended, stops: list[str] | None) -> tuple[str, str | None]:
-    """``stop_reason`` and ``stop_sequence``; a user stop is recognised by the core's report."""
-    matched = getattr(ended, "stop", None)
-    if ended.reason == "stop" and matched and matched in (stops or ()):
-        return "stop_sequence", matched
+def _stop(ended: Ended) -> tuple[str, str | None]:
+    """``stop_reason`` and ``stop_sequence``."""
+    if ended.reason == "stop" and ended.stop_sequence is not None:
+        return "stop_sequence", ended.stop_sequence
     return _STOP.get(ended.reason, "end_turn"), None
 
 
@@ -186,7 +185,7 @@ class _Message:
 
     def whole(self, ended: Ended) -> dict[str, Any]:
         doc = self.head([_block_doc(b, whole=True) for b in self.blocks.blocks])
-        doc["stop_reason"], doc["stop_sequence"] = _stop(ended, self.body.stop_sequences)
+        doc["stop_reason"], doc["stop_sequence"] = _stop(ended)
         doc["usage"] = _usage(ended.usage)
         return doc
 
@@ -203,7 +202,7 @@ class _Message:
         if isinstance(event, Closed):
             return named("content_block_stop",
                          {"type": "content_block_stop", "index": event.block.index})
-        reason, sequence = _stop(event, self.body.stop_sequences)
+        reason, sequence = _stop(event)
         return named("message_delta", {
             "type": "message_delta", "delta": {"stop_reason": reason, "stop_sequence": sequence},
             "usage": _usage(event.usage)}) + named("message_stop", {"type": "message_stop"})

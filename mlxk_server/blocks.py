@@ -58,11 +58,12 @@ class Closed:
 
 @dataclass(frozen=True)
 class Ended:
-    """The generation is over: why, and what it used."""
+    """The generation is over: why (and which requested stop string ended it), what it used."""
 
     reason: FinishReason
     usage: Usage
     timings: Timings
+    stop_sequence: str | None = None
 
 
 Event = Opened | Delta | Closed | Ended
@@ -98,7 +99,8 @@ class Blocks:
             self._close(events)
             if chunk.usage is None or chunk.timings is None:
                 raise RuntimeError("a generation ended without usage and timings")
-            self.ended = Ended(chunk.finish_reason, chunk.usage, chunk.timings)
+            self.ended = Ended(chunk.finish_reason, chunk.usage, chunk.timings,
+                               chunk.stop_sequence)
             events.append(self.ended)
         return events
 
