@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from mlxk_core import (
     ChatMessage,
@@ -38,7 +38,7 @@ from mlxk_server.anthropic_wire import (
 from mlxk_server.blocks import Block as Out
 from mlxk_server.blocks import Blocks, Closed, Delta, Ended, Event, Opened
 from mlxk_server.errors import ApiError, error_body_for, from_mlxk
-from mlxk_server.handling import Generation, app_state, generate, parse, read_json
+from mlxk_server.handling import Generation, app_state, generate, read_body, sse_response
 from mlxk_server.sse import named
 
 __all__ = ["count_tokens", "messages"]
@@ -219,22 +219,20 @@ class _Message:
 
 async def messages(request: Request) -> Response:
     """``POST /v1/messages``."""
-    state = app_state(request)
-    body = parse(MessagesRequest, await read_json(request, state.settings.max_body_bytes))
+    body = await read_body(request, MessagesRequest)
     run = await generate(request, to_core(body), body.model)
     message = _Message(body, run)
     if body.stream:
-        return StreamingResponse(message.stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return sse_response(message.stream())
     ended = message.blocks.whole(await run.all_chunks(request))
     return JSONResponse(message.whole(ended))
 
 
 async def count_tokens(request: Request) -> Response:
     """``POST /v1/messages/count_tokens``: the prompt's tokens under the model's chat template."""
-    state = app_state(request)
-    body = parse(CountTokensRequest, await read_json(request, state.settings.max_body_bytes))
+    body = await read_body(request, CountTokensRequest)
     core = to_core(body)
+    state = app_state(request)
     model = await run_in_threadpool(state.catalog.resolve, body.model)
     prompt = await run_in_threadpool(state.engine.encode, model, core)
     return JSONResponse({"input_tokens": len(prompt.tokens)})

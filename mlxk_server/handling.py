@@ -11,13 +11,23 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import StreamingResponse
 
 from mlxk_core import Chunk, GenerationRequest, ResolvedModel, Started
 from mlxk_server.errors import ApiError
 from mlxk_server.jobs import Job
 from mlxk_server.problems import SERVER_SIDE, Problems
 
-__all__ = ["Generation", "app_state", "generate", "parse", "read_json", "until_disconnect"]
+__all__ = [
+    "Generation",
+    "app_state",
+    "generate",
+    "parse",
+    "read_body",
+    "read_json",
+    "sse_response",
+    "until_disconnect",
+]
 
 T = TypeVar("T")
 W = TypeVar("W", bound=BaseModel)
@@ -55,6 +65,17 @@ def parse(model: type[W], data: Any) -> W:
         first = exc.errors(include_url=False)[0]
         param = ".".join(str(p) for p in first["loc"]) or None
         raise ApiError(400, f"Invalid '{param}': {first['msg']}", param=param) from None
+
+
+async def read_body(request: Request, model: type[W]) -> W:
+    """The request's JSON body validated as ``model`` (within the server's body limit)."""
+    return parse(model, await read_json(request, app_state(request).settings.max_body_bytes))
+
+
+def sse_response(events: AsyncIterator[bytes]) -> StreamingResponse:
+    """A server-sent event stream, unbuffered by proxies."""
+    return StreamingResponse(events, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 async def until_disconnect(request: Request, work: Awaitable[T]) -> T:

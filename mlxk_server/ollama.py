@@ -31,7 +31,7 @@ from mlxk_core import (
 )
 from mlxk_server.blocks import Block, Blocks, Closed, Delta, Ended
 from mlxk_server.errors import ApiError, from_mlxk
-from mlxk_server.handling import Generation, app_state, generate, parse, read_json
+from mlxk_server.handling import Generation, app_state, generate, read_body
 from mlxk_server.keepalive import parse_duration
 from mlxk_server.ollama_names import iso_time, to_mlxk
 from mlxk_server.ollama_wire import ChatRequest, GenerateRequest, OllamaMessage, Options
@@ -240,15 +240,13 @@ async def _answer(request: Request, body: ChatRequest | GenerateRequest,
 
 async def chat(request: Request) -> Response:
     """``POST /api/chat``."""
-    state = app_state(request)
-    body = parse(ChatRequest, await read_json(request, state.settings.max_body_bytes))
+    body = await read_body(request, ChatRequest)
     return await _answer(request, body, chat_to_core(body) if body.messages else None)
 
 
 async def generate_text(request: Request) -> Response:
     """``POST /api/generate``."""
-    state = app_state(request)
-    body = parse(GenerateRequest, await read_json(request, state.settings.max_body_bytes))
+    body = await read_body(request, GenerateRequest)
     core = generate_to_core(body) if body.prompt or body.system else None
     return await _answer(request, body, core)
 

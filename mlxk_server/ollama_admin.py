@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from mlxk_core import CachedModel, ModelFacts, ResolvedModel
 from mlxk_core.version import __version__
 from mlxk_server.errors import ApiError
-from mlxk_server.handling import app_state, parse, read_json
+from mlxk_server.handling import app_state, read_body
 from mlxk_server.ollama_names import iso_time, ollama_name, to_mlxk
 from mlxk_server.ollama_wire import ShowRequest
 
@@ -118,12 +118,11 @@ def _show(model: ResolvedModel) -> dict[str, Any]:
 
 async def show(request: Request) -> Response:
     """``POST /api/show``: a model's details, template and capabilities."""
-    state = app_state(request)
-    body = parse(ShowRequest, await read_json(request, state.settings.max_body_bytes))
+    body = await read_body(request, ShowRequest)
     name = body.model or body.name
     if not name:
         raise ApiError(400, "Give the model to show", param="model")
-    model = await run_in_threadpool(state.catalog.resolve, to_mlxk(name))
+    model = await run_in_threadpool(app_state(request).catalog.resolve, to_mlxk(name))
     return JSONResponse(await run_in_threadpool(_show, model))
 
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from mlxk_core import (
     ChatMessage,
@@ -30,7 +30,7 @@ from mlxk_core import (
 )
 from mlxk_server.blocks import Block, Blocks, Delta, Ended, Event, Opened
 from mlxk_server.errors import ApiError, error_body, from_mlxk
-from mlxk_server.handling import Generation, app_state, generate, parse, read_json
+from mlxk_server.handling import Generation, generate, read_body, sse_response
 from mlxk_server.responses_wire import InputItem, Part, ResponsesRequest
 from mlxk_server.sse import named
 
@@ -251,12 +251,10 @@ class _Response:
 
 async def responses(request: Request) -> Response:
     """``POST /v1/responses``."""
-    state = app_state(request)
-    body = parse(ResponsesRequest, await read_json(request, state.settings.max_body_bytes))
+    body = await read_body(request, ResponsesRequest)
     run = await generate(request, to_core(body), body.model)
     response = _Response(body, run)
     if body.stream:
-        return StreamingResponse(response.stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return sse_response(response.stream())
     ended = response.blocks.whole(await run.all_chunks(request))
     return JSONResponse(response.doc(ended))
