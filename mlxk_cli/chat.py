@@ -19,6 +19,7 @@ from typing import Any
 
 from mlxk_cli.errors import EXIT_INTERRUPTED, EXIT_OK
 from mlxk_cli.output import emit_json, write
+from mlxk_core import ResponseFormat, Tool, ToolChoice
 from mlxk_core.generation.events import Chunk, Completion
 from mlxk_core.generation.reasoning import format_reasoning
 from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
@@ -34,6 +35,9 @@ class RunOptions:
     """How `mlxk run` renders and samples."""
 
     params: GenerationParams
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice = "auto"
+    response_format: ResponseFormat | None = None
     stream: bool = True
     system: str | None = None
     hide_reasoning: bool = False
@@ -82,8 +86,17 @@ class _Renderer:
         self._held = text[len(body):]
         write(body, dim=dim)
 
-    def end(self) -> None:
-        write("\n")
+    def end(self, *, calls: bool = False) -> None:
+        """End the answer's line (an answer that is only tool calls printed nothing yet)."""
+        if self.section is not None or not calls:
+            write("\n")
+
+
+def _request(turns: tuple[ChatMessage, ...], opts: RunOptions) -> GenerationRequest:
+    return GenerationRequest(
+        messages=turns, params=opts.params, tools=opts.tools, tool_choice=opts.tool_choice,
+        response_format=opts.response_format,
+    )
 
 
 def _generate(runner: Runner, request: GenerationRequest, opts: RunOptions) -> Completion:
@@ -100,13 +113,23 @@ def _generate(runner: Runner, request: GenerationRequest, opts: RunOptions) -> C
         for chunk in chunks:
             renderer.feed(chunk)
             seen.append(chunk)
-        renderer.end()
-        return collect(seen, reasoning=runner.is_reasoning)
+        completion = collect(seen, reasoning=runner.is_reasoning)
+        renderer.end(calls=bool(completion.tool_calls))
+        _print_calls(completion)
+        return completion
+
+
+def _print_calls(completion: Completion) -> None:
+    """The tool calls a model made, one line each: ``[tool call] name({...})``."""
+    for call in completion.tool_calls:
+        write(f"[tool call] {call.name}({call.arguments})\n")
 
 
 def _print_whole(completion: Completion, opts: RunOptions) -> None:
     reasoning = completion.reasoning
-    if reasoning is None:
+    if completion.tool_calls and not completion.text:
+        _print_calls(completion)
+    elif reasoning is None:
         write(completion.text + "\n")
     elif opts.hide_reasoning or not reasoning.strip():
         write(format_reasoning(reasoning, completion.text, hide_reasoning=True) + "\n")
@@ -124,6 +147,10 @@ def completion_data(completion: Completion, model: str) -> dict[str, Any]:
         "text": completion.text,
         "reasoning": completion.reasoning,
         "finish_reason": completion.finish_reason,
+        "tool_calls": [
+            {"id": c.id, "name": c.name, "arguments": c.parsed_arguments()}
+            for c in completion.tool_calls
+        ],
         "usage": {
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
@@ -163,9 +190,7 @@ def _messages(system: str | None, turns: list[ChatMessage]) -> tuple[ChatMessage
 
 def single_shot(runner: Runner, prompt: str, opts: RunOptions) -> int:
     """Answer one prompt; 130 when Ctrl-C cut it short."""
-    request = GenerationRequest(
-        messages=_messages(opts.system, [ChatMessage("user", prompt)]), params=opts.params
-    )
+    request = _request(_messages(opts.system, [ChatMessage("user", prompt)]), opts)
     completion = _generate(runner, request, opts)
     _report(runner, completion, opts)
     return EXIT_INTERRUPTED if completion.finish_reason == "cancelled" else EXIT_OK
@@ -206,10 +231,10 @@ def chat_loop(runner: Runner, opts: RunOptions) -> int:
             write("[history cleared]\n", err=True)
             continue
         turns.append(ChatMessage("user", line))
-        request = GenerationRequest(messages=_messages(opts.system, turns), params=opts.params)
-        completion = _generate(runner, request, opts)
+        completion = _generate(runner, _request(_messages(opts.system, turns), opts), opts)
         _report(runner, completion, opts)
         if completion.finish_reason == "cancelled":
             turns.pop()  # an interrupted turn is forgotten, question and partial answer alike
         else:
-            turns.append(ChatMessage("assistant", completion.text))
+            turns.append(ChatMessage("assistant", completion.text,
+                                     tool_calls=completion.tool_calls))

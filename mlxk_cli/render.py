@@ -15,7 +15,8 @@ times as ISO-8601 UTC strings, commits as full 40-hex hashes):
   "paths": [str, ...], "deleted": bool}``.
 
 Facts are ``{"framework", "type", "architecture", "precision", "quantization": Quant | null,
-"context_length", "reasoning", "gguf_variants": [{"filename", "quant", "size"}, ...]}`` with
+"context_length", "reasoning", "capabilities": [str, ...], "gguf_variants": [{"filename",
+"quant", "size"}, ...]}`` (capabilities among completion, chat, tools, reasoning, embedding) with
 Quant ``{"bits", "group_size", "mode", "min_mlx", "supported", "description"}``; Health is
 ``{"healthy": bool, "reasons": [str, ...]}``; Revision is ``{"commit", "refs", "size",
 "modified", "healthy"}``. Flags such as ``--health``, ``--files`` or ``--config`` change the
@@ -124,6 +125,7 @@ def facts_dict(facts: ModelFacts) -> dict[str, Any]:
         "quantization": quantization_dict(facts.quantization),
         "context_length": facts.context_length,
         "reasoning": facts.reasoning,
+        "capabilities": list(facts.capabilities),
         "gguf_variants": [
             {"filename": v.filename, "quant": v.quant, "size": v.size} for v in facts.gguf_variants
         ],

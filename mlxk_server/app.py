@@ -107,7 +107,8 @@ def create_app(
     """
     conf = settings or ServerSettings.from_env()
     if backend is None:
-        backend = backend_factory(conf.core, dtype=conf.dtype, dequantize=conf.dequantize)
+        backend = backend_factory(conf.core, dtype=conf.dtype, dequantize=conf.dequantize,
+                                  tool_parser=conf.tool_parser)
     # outermost first: a foreign Host is refused before CORS, the key or the body is looked at
     middleware = [Middleware(HostCheck, bind=conf.host, allowed=conf.allowed_hosts)]
     if conf.cors_origins:

@@ -49,6 +49,7 @@ class ServerSettings:
     fair_share: float = 1.0
     dtype: str | None = None
     dequantize: bool | None = None
+    tool_parser: str | None = None
 
     @classmethod
     def from_env(

@@ -51,6 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--dequantize", action=argparse.BooleanOptionalAction, default=None,
                    help="hold quantized weights dense in memory (default: on CPU with a fast "
                    "BLAS, when they fit)")
+    p.add_argument("--tool-parser",
+                   help="mlx-lm tool parser for every model's call markup (default: each "
+                   "model's own, inferred from its chat template)")
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"])
     return p
@@ -77,7 +80,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         cors_origins=_split(args.cors_origins), allowed_hosts=_split(args.allowed_hosts),
         max_queue=args.max_queue, max_batch=args.max_batch, prefill_chunk=args.prefill_chunk,
         fair_share=args.fair_share, idle_unload=args.idle_unload, log_level=args.log_level,
-        dtype=args.dtype, dequantize=args.dequantize,
+        dtype=args.dtype, dequantize=args.dequantize, tool_parser=args.tool_parser,
     )
 
 

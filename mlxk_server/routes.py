@@ -22,9 +22,10 @@ from mlxk_server.handling import parse as _parse
 from mlxk_server.handling import read_json as _body
 from mlxk_server.handling import until_disconnect as _until_disconnect
 from mlxk_server.jobs import Job
+from mlxk_server.openai_docs import Shape
 from mlxk_server.problems import SERVER_SIDE
 from mlxk_server.sse import event_stream
-from mlxk_server.translate import Shape, to_core
+from mlxk_server.translate import to_core
 from mlxk_server.wire import ChatCompletionRequest, CompletionRequest
 
 __all__ = ["ROUTES"]
@@ -33,8 +34,10 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _model_doc(model: CachedModel) -> dict[str, Any]:
+    facts = model.latest.facts if model.latest is not None else None
     return {"id": model.repo_id, "object": "model", "created": int(model.last_modified),
-            "owned_by": model.repo_id.split("/")[0] if "/" in model.repo_id else "local"}
+            "owned_by": model.repo_id.split("/")[0] if "/" in model.repo_id else "local",
+            "capabilities": list(facts.capabilities) if facts else []}
 
 
 async def health(request: Request) -> Response:
@@ -85,7 +88,7 @@ async def _complete(request: Request, wire: type[ChatCompletionRequest | Complet
         raise
     name = model.repo_id or body.model
     problems.clear(name)
-    shape = Shape(kind, body.model)  # type: ignore[arg-type]
+    shape = Shape(kind, body.model, logprobs=core.params.logprobs)  # type: ignore[arg-type]
     if body.stream:
         usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(

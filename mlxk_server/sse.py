@@ -9,7 +9,7 @@ from typing import Any
 from mlxk_core.errors import MlxkError
 from mlxk_core.generation.events import Chunk
 from mlxk_server.errors import error_body, from_mlxk
-from mlxk_server.translate import Shape
+from mlxk_server.openai_docs import Shape
 
 __all__ = ["DONE", "encode", "event_stream", "named"]
 
@@ -35,8 +35,7 @@ async def event_stream(
         yield encode(first)
     try:
         async for chunk in chunks:
-            doc = shape.delta(chunk, include_usage)
-            if doc is not None:
+            for doc in shape.deltas(chunk, include_usage):
                 yield encode(doc)
     except MlxkError as exc:  # headers are sent: report the failure as an event
         yield encode(error_body(from_mlxk(exc)))

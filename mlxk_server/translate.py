@@ -1,19 +1,28 @@
-"""Wire <-> core: OpenAI bodies to GenerationRequest, core chunks to OpenAI documents."""
+"""OpenAI request bodies to core requests (chat and text completions)."""
 
 from __future__ import annotations
 
-import time
-import uuid
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from mlxk_core.errors import InvalidRequest
-from mlxk_core.generation.events import Chunk, Completion, Usage
-from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
+from mlxk_core import (
+    ChatMessage,
+    GenerationParams,
+    GenerationRequest,
+    InvalidRequest,
+    NamedToolChoice,
+    ResponseFormat,
+    Tool,
+    ToolCall,
+)
 from mlxk_server.errors import ApiError
-from mlxk_server.wire import ChatCompletionRequest, ChatMessageIn, CompletionRequest
+from mlxk_server.wire import (
+    ChatCompletionRequest,
+    ChatMessageIn,
+    CompletionRequest,
+    ResponseFormatIn,
+)
 
-__all__ = ["Shape", "to_core", "usage_dict"]
+__all__ = ["response_format", "to_core"]
 
 _ROLE_ALIASES = {"developer": "system"}
 
@@ -49,13 +58,48 @@ def _messages(body: ChatCompletionRequest) -> tuple[ChatMessage, ...]:
     out = []
     for i, msg in enumerate(body.messages):
         role = _ROLE_ALIASES.get(msg.role, msg.role)
-        if role not in ("system", "user", "assistant"):
+        if role not in ("system", "user", "assistant", "tool"):
             raise ApiError(
-                400, f"Unknown role {msg.role[:40]!r}: use system, user or assistant",
+                400, f"Unknown role {msg.role[:40]!r}: use system, user, assistant or tool",
                 param=f"messages[{i}].role",
             )
-        out.append(ChatMessage(role, _text(msg, i)))  # type: ignore[arg-type]
+        calls = tuple(
+            ToolCall(c.function.name, c.function.arguments, c.id) for c in msg.tool_calls or ()
+        )
+        out.append(ChatMessage(role, _text(msg, i), tool_calls=calls,  # type: ignore[arg-type]
+                               tool_call_id=msg.tool_call_id))
     return tuple(out)
+
+
+def _tools(body: ChatCompletionRequest) -> dict[str, Any]:
+    """The request's tools, tool choice and response format as core values."""
+    values: dict[str, Any] = {}
+    if body.tools:
+        values["tools"] = tuple(
+            Tool(t.function.name, t.function.description,
+                 t.function.parameters or {"type": "object", "properties": {}})
+            for t in body.tools
+        )
+    choice = body.tool_choice
+    if choice is not None:
+        values["tool_choice"] = choice if isinstance(choice, str) else NamedToolChoice(
+            choice.function.name)
+    if body.parallel_tool_calls is not None:
+        values["parallel_tool_calls"] = body.parallel_tool_calls
+    return values
+
+
+def response_format(wire: ResponseFormatIn | None) -> ResponseFormat | None:
+    """The core response format of OpenAI's ``response_format`` (None: free text)."""
+    if wire is None or wire.type == "text":
+        return None
+    if wire.type == "json_object":
+        return ResponseFormat("json_object")
+    spec = wire.json_schema
+    if spec is None:
+        raise ApiError(400, "A json_schema response_format needs its json_schema object",
+                       param="response_format.json_schema")
+    return ResponseFormat("json_schema", spec.schema_ or {}, spec.name, bool(spec.strict))
 
 
 def _prompt(body: CompletionRequest) -> str:
@@ -77,6 +121,11 @@ def _params(body: ChatCompletionRequest | CompletionRequest) -> GenerationParams
     # any integer is a seed; the generator takes 64 bits
     seed = None if body.seed is None else body.seed % 2**64
     values: dict[str, Any] = {"max_tokens": max_tokens, "seed": seed, "stop": stop}
+    if isinstance(body, ChatCompletionRequest):
+        values["logprobs"] = bool(body.logprobs)
+        values["top_logprobs"] = body.top_logprobs or 0
+    elif body.logprobs is not None:
+        values["logprobs"], values["top_logprobs"] = True, body.logprobs
     if body.temperature is not None:
         values["temperature"] = body.temperature
     if body.top_p is not None:
@@ -89,86 +138,10 @@ def to_core(body: ChatCompletionRequest | CompletionRequest) -> GenerationReques
     try:
         params = _params(body)
         if isinstance(body, ChatCompletionRequest):
-            return GenerationRequest(messages=_messages(body), params=params)
+            return GenerationRequest(
+                messages=_messages(body), params=params, **_tools(body),
+                response_format=response_format(body.response_format),
+            )
         return GenerationRequest(prompt=_prompt(body), params=params)
     except InvalidRequest as exc:
         raise ApiError(400, exc.message, param=exc.param, code=exc.code) from None
-
-
-def usage_dict(usage: Usage | None) -> dict[str, Any] | None:
-    """OpenAI ``usage`` of a core Usage."""
-    if usage is None:
-        return None
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
-    }
-
-
-def _finish(reason: str | None) -> str | None:
-    return None if reason is None else ("length" if reason == "length" else "stop")
-
-
-@dataclass
-class Shape:
-    """Builds the documents of one response: chat or text completion, whole or streamed."""
-
-    kind: Literal["chat", "text"]
-    model: str
-    id: str = field(default="")
-    created: int = field(default_factory=lambda: int(time.time()))
-
-    def __post_init__(self) -> None:
-        if not self.id:
-            prefix = "chatcmpl" if self.kind == "chat" else "cmpl"
-            self.id = f"{prefix}-{uuid.uuid4().hex}"
-
-    def _doc(self, obj: str, choices: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"id": self.id, "object": obj, "created": self.created, "model": self.model,
-                "choices": choices}
-
-    def whole(self, completion: Completion) -> dict[str, Any]:
-        """The non-streaming response document."""
-        finish = _finish(completion.finish_reason)
-        if self.kind == "chat":
-            message: dict[str, Any] = {"role": "assistant", "content": completion.text}
-            if completion.reasoning is not None:
-                message["reasoning_content"] = completion.reasoning
-            choice = {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
-            doc = self._doc("chat.completion", [choice])
-        else:
-            choice = {"index": 0, "text": completion.text, "finish_reason": finish,
-                      "logprobs": None}
-            doc = self._doc("text_completion", [choice])
-        doc["usage"] = usage_dict(completion.usage)
-        return doc
-
-    def first(self) -> dict[str, Any] | None:
-        """The opening stream event (the role, for chat), or None for text completions."""
-        if self.kind != "chat":
-            return None
-        choice = {"index": 0, "delta": {"role": "assistant", "content": ""},
-                  "finish_reason": None, "logprobs": None}
-        return self._doc("chat.completion.chunk", [choice])
-
-    def delta(self, chunk: Chunk, include_usage: bool) -> dict[str, Any] | None:
-        """The stream event of a chunk, or None when it carries nothing to send."""
-        finish = _finish(chunk.finish_reason)
-        if not chunk.text and not chunk.reasoning and finish is None:
-            return None
-        if self.kind == "chat":
-            delta: dict[str, Any] = {}
-            if chunk.text:
-                delta["content"] = chunk.text
-            if chunk.reasoning:
-                delta["reasoning_content"] = chunk.reasoning
-            choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-            doc = self._doc("chat.completion.chunk", [choice])
-        else:
-            choice = {"index": 0, "text": chunk.text, "finish_reason": finish, "logprobs": None}
-            doc = self._doc("text_completion", [choice])
-        if finish is not None and include_usage:
-            doc["usage"] = usage_dict(chunk.usage)
-        return doc

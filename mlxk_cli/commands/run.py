@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -41,6 +42,20 @@ def run_model(
         help="Hold quantized weights dense in memory [default: on CPU with a fast BLAS, when "
         "they fit].",
     ),
+    json_schema: str | None = typer.Option(
+        None, "--json-schema", help="Answer with JSON that follows this JSON schema file."
+    ),
+    tools: str | None = typer.Option(
+        None, "--tools", help="Offer these function tools (a JSON file, OpenAI's shape); the "
+        "calls the model makes are printed."
+    ),
+    tool_choice: str = typer.Option(
+        "auto", "--tool-choice", help="auto, none, required, or a function's name."
+    ),
+    tool_parser: str | None = typer.Option(
+        None, "--tool-parser", help="mlx-lm tool parser for the model's call markup "
+        "[default: inferred from its chat template]."
+    ),
 ) -> None:
     """Run a cached model: stream an answer to PROMPT, or chat without one.
 
@@ -48,6 +63,8 @@ def run_model(
     Ctrl-D leave, /clear forgets the history). Ctrl-C stops a generation: in a chat you are back
     at the prompt, otherwise mlxk exits with 130.
     """
+    from mlxk_cli.agent_files import load_schema, load_tools
+    from mlxk_cli.agent_files import tool_choice as choice_of
     from mlxk_cli.chat import RunOptions, chat_loop, single_shot
     from mlxk_cli.errors import cli_errors
     from mlxk_cli.output import write
@@ -62,6 +79,9 @@ def run_model(
                 params=GenerationParams(
                     max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed
                 ),
+                tools=load_tools(Path(tools)) if tools else (),
+                tool_choice=choice_of(tool_choice),
+                response_format=load_schema(Path(json_schema)) if json_schema else None,
                 stream=not no_stream,
                 system=system,
                 hide_reasoning=hide_reasoning,
@@ -72,7 +92,8 @@ def run_model(
             piped = prompt == "-" or (prompt is None and not chat)
             text = _without_final_newline(sys.stdin.read()) if piped else prompt
             settings = Settings.from_env()
-            with Runner(model, settings=settings, dtype=dtype, dequantize=dequantize) as runner:
+            with Runner(model, settings=settings, dtype=dtype, dequantize=dequantize,
+                        tool_parser=tool_parser) as runner:
                 _report_backend(runner.backend, verbose)
                 code = chat_loop(runner, opts) if chat else single_shot(runner, text or "", opts)
     except KeyboardInterrupt:

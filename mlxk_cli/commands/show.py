@@ -95,6 +95,7 @@ def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("Precision", data["precision"] or "unknown"),
         ("Context length", f"{data['context_length']:,}" if data["context_length"] else "unknown"),
         ("Reasoning", "yes" if data["reasoning"] else "no"),
+        ("Capabilities", ", ".join(data["capabilities"]) or "none"),
         ("Health", render.health_text(health)),
         ("Size", human_size(data["size"])),
         ("Modified", data["modified"]),

@@ -15,13 +15,16 @@ BackendFactory = Callable[[ResolvedModel], Backend]
 
 def backend_factory(
     settings: Settings | None = None, *, dtype: str | None = None,
-    dequantize: bool | None = None,
+    dequantize: bool | None = None, tool_parser: str | None = None,
 ) -> BackendFactory:
-    """A factory of the default backend; ``dtype`` / ``dequantize`` override its weight layout."""
+    """A factory of the default backend; ``dtype`` / ``dequantize`` override its weight layout,
+    ``tool_parser`` names the mlx-lm tool parser for every model (None: each model's own)."""
 
     def make(model: ResolvedModel) -> Backend:
         from mlxk_core.backends.mlx import MlxBackend
 
-        return MlxBackend(settings=settings, dtype=dtype, dequantize=dequantize)
+        return MlxBackend(
+            settings=settings, dtype=dtype, dequantize=dequantize, tool_parser=tool_parser
+        )
 
     return make

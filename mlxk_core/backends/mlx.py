@@ -1,5 +1,5 @@
-"""The MLX backend; with mlx_batch.py and sampling.py it is where ``mlx`` / ``mlx_lm`` are
-imported (lazily).
+"""The MLX backend. The ``mlx*`` modules of this package (and cpu_fastpath, sampling, masking)
+are the backend corner: the only place ``mlx`` / ``mlx_lm`` are imported, always lazily.
 
 It owns every device-specific choice: it loads an optimized BLAS before ``mlx`` is first
 imported, and lays the weights out for the device with :mod:`mlxk_core.backends.cpu_fastpath`
@@ -26,7 +26,8 @@ from mlxk_core.backends.cpu_fastpath import (
     describe_model,
     memory_info,
 )
-from mlxk_core.backends.mlx_batch import CacheStore, MlxBatch
+from mlxk_core.backends.mlx_batch import MlxBatch
+from mlxk_core.backends.mlx_cache import CacheStore
 from mlxk_core.backends.mlx_tools import tool_format
 from mlxk_core.backends.model_files import configured_eos_ids, remote_code_reason
 from mlxk_core.errors import BackendUnavailable, GenerationError, ModelLoadError

@@ -13,6 +13,7 @@ from mlxk_core.cache.listing import UNREAD, Listing, list_dir, read_config, read
 from mlxk_core.cache.records import Framework, GGUFVariant, ModelFacts, ModelType, Quantization
 from mlxk_core.cache.safetensors import read_safetensors_header
 from mlxk_core.generation.reasoning import is_reasoning_model
+from mlxk_core.generation.tools import renders_tools
 
 __all__ = ["ADVANCED_MODES", "facts_from_listing", "read_facts"]
 
@@ -89,6 +90,7 @@ def facts_from_listing(
             special_tokens=_special_tokens(tok_config),
             model_type=model_kind,
         ),
+        tools=renders_tools(template) or isinstance(tok_config.get("tool_parser_type"), str),
     )
 
 

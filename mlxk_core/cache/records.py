@@ -82,6 +82,19 @@ class ModelFacts:
     gguf_variants: tuple[GGUFVariant, ...] = ()
     context_length: int | None = None
     reasoning: bool = False
+    tools: bool = False  # the chat template renders offered tools (or a tool parser is named)
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        """What the model can be asked for: completion, chat, tools, reasoning, embedding."""
+        if self.model_type == "embedding":
+            return ("embedding",)
+        found = ["completion"] if self.model_type in ("chat", "base") else []
+        if self.model_type == "chat":
+            found.append("chat")
+            found += ["tools"] if self.tools else []
+        found += ["reasoning"] if self.reasoning else []
+        return tuple(found)
 
 
 @dataclass(frozen=True)

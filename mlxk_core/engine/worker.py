@@ -91,8 +91,7 @@ class Worker:
             if self.turns:
                 self._step(self.turns[0])
                 self.turns.rotate(-1)
-            else:
-                self._unload_idle()
+            self._unload_idle()
 
     def _take(self) -> None:
         """Move inbox items in; block only when nothing runs."""

@@ -53,12 +53,14 @@ class Runner:
         policy: TokenPolicy | None = None,
         dtype: str | None = None,
         dequantize: bool | None = None,
+        tool_parser: str | None = None,
     ) -> None:
-        """``dtype`` / ``dequantize`` override the default backend's automatic weight layout."""
+        """``dtype`` / ``dequantize`` override the default backend's automatic weight layout;
+        ``tool_parser`` names the mlx-lm parser for the model's tool calls (None: its own)."""
         self._model = model
         self._settings = settings
         self._backend = backend
-        self._layout_overrides = (dtype, dequantize)
+        self._overrides = (dtype, dequantize, tool_parser)
         self.policy = policy or TokenPolicy(mode="run")
         self._engine: Engine | None = None
         self._loaded: LoadedModel | None = None
@@ -88,10 +90,11 @@ class Runner:
         if not resolved.health.healthy:
             raise UnhealthyModel(resolved.name, resolved.health.reasons)
         given = self._backend
-        dtype, dequantize = self._layout_overrides
+        dtype, dequantize, parser = self._overrides
         factory = (
             (lambda _model: given) if given is not None
-            else backend_factory(self._settings, dtype=dtype, dequantize=dequantize)
+            else backend_factory(self._settings, dtype=dtype, dequantize=dequantize,
+                                 tool_parser=parser)
         )
         engine = Engine(factory, settings=self._settings, policy=self.policy, max_queue=_QUEUE)
         engine.start()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from typing import Any, Literal
 from mlxk_core.errors import InvalidRequest
 from mlxk_core.generation.tool_types import Tool, ToolCall
 
-__all__ = ["ToolCallExtractor", "ToolFormat", "ToolOutput", "ToolParser"]
+__all__ = ["ToolCallExtractor", "ToolFormat", "ToolOutput", "ToolParser", "renders_tools"]
 
 log = logging.getLogger("mlxk")
 
@@ -29,6 +30,12 @@ ToolParser = Callable[[str, Any], Any]
 """mlx-lm's ``parse_tool_call(text, tools)``: a call dict (or a list of them) from a body."""
 
 _WARN_CHARS = 200  # how much of a garbled call the warning quotes
+_TOOLS_VARIABLE = re.compile(r"\{[{%][^}]*\btools\b")
+
+
+def renders_tools(chat_template: str | None) -> bool:
+    """Whether a chat template renders the ``tools`` a request offers (uses the variable)."""
+    return bool(chat_template and _TOOLS_VARIABLE.search(chat_template))
 
 
 @dataclass(frozen=True)

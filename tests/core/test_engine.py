@@ -204,3 +204,26 @@ def test_encode_formats_a_request_with_the_loaded_model_without_generating(
     assert prompt == backend.encode(request)
     assert len(prompt.tokens) > len("Be brief.hi")
     assert backend.steps == 0  # nothing generated
+
+
+def test_unload_waits_for_the_model_to_be_idle_even_while_another_one_runs(
+    tmp_path: Path,
+) -> None:
+    a, b = model(tmp_path, "org/a", "a" * 40), model(tmp_path, "org/b", "b" * 40)
+    backends = {"a" * 40: FakeBackend(["a"] * 20, step_delay=0.01),
+                "b" * 40: FakeBackend(["b"] * 400, step_delay=0.01)}
+    with Engine(lambda m: backends[m.path.name], max_loaded_models=2) as engine:
+        busy_b = engine.submit(b, GenerationRequest.chat(QUESTION))
+        busy_b.started()
+        running_a = engine.submit(a, GenerationRequest.chat(QUESTION))
+        running_a.started()
+        engine.unload(a)
+        time.sleep(0.05)
+        assert backends["a" * 40].loaded  # still running: not yet
+        assert running_a.completion().text == "a" * 20
+        deadline = time.monotonic() + 2
+        while backends["a" * 40].loaded and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not backends["a" * 40].loaded  # released while b still decodes
+        assert [m["id"] for m in engine.status().loaded] == ["org/b"]
+        busy_b.cancel()

@@ -9,7 +9,7 @@ whitespace, not what a model writes: an untrained model happily writes digits fo
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlxk_core import (
+    Engine,
     GenerationRequest,
     GrammarCompiler,
     NamedToolChoice,
+    ResolvedModel,
     ResponseFormat,
     Tool,
     ToolCallExtractor,
@@ -29,6 +31,7 @@ from mlxk_core import (
 )
 from mlxk_core.backends.masking import logits_processor
 from mlxk_core.backends.mlx_tools import tool_format
+from mlxk_core.generation.runner import resolve_model
 from tests.factory import QA, REPO_IDS, WEATHER, snapshot_dir
 
 PERSON = {
@@ -297,47 +300,53 @@ PROPERTY_SETTINGS = settings(
 )
 
 
-def _alone(chat: Loaded, schema: dict[str, Any]) -> None:
-    valid(
-        chat.greedy(chat.prompt(QA.FRANCE.messages), chat.matcher(schema_request(schema))), schema
-    )
+@pytest.fixture(scope="module")
+def engine(model_factory: Path) -> Iterator[tuple[Engine, ResolvedModel]]:
+    """The engine that serves requests (mlxk-serve's and the Runner's), on the chat model."""
+    with Engine(max_batch=8) as running:
+        target = resolve_model(snapshot_dir(model_factory, REPO_IDS["chat"]), None)
+        running.load(target)
+        yield running, target
 
 
-def _batch(chat: Loaded, batch: list[dict[str, Any]]) -> None:
+def _alone(engine: tuple[Engine, ResolvedModel], schema: dict[str, Any]) -> None:
+    running, target = engine
+    valid(running.submit(target, schema_request(schema)).completion().text, schema)
+
+
+def _batch(engine: tuple[Engine, ResolvedModel], batch: list[dict[str, Any]]) -> None:
+    running, target = engine
     exchanges = [QA.ALL[i % len(QA.ALL)] for i in range(len(batch))]
-    matchers = [
-        chat.matcher(schema_request(s, e.question)) for s, e in zip(batch, exchanges, strict=True)
-    ]
-    texts = chat.batch([chat.prompt(e.messages) for e in exchanges], matchers)
-    for text, schema in zip(texts, batch, strict=True):
-        valid(text, schema)
+    handles = [running.submit(target, schema_request(s, e.question))
+               for s, e in zip(batch, exchanges, strict=True)]  # submitted together: one batch
+    for handle, schema in zip(handles, batch, strict=True):
+        valid(handle.completion().text, schema)
 
 
 @settings(PROPERTY_SETTINGS, max_examples=20)
 @given(schemas())
-def test_every_answer_validates_alone(chat: Loaded, schema: dict[str, Any]) -> None:
-    _alone(chat, schema)
+def test_every_answer_validates_alone(engine: Any, schema: dict[str, Any]) -> None:
+    _alone(engine, schema)
 
 
 @settings(PROPERTY_SETTINGS, max_examples=4)
 @given(st.lists(schemas(), min_size=8, max_size=8))
-def test_every_answer_validates_in_a_batch_of_eight(
-    chat: Loaded, batch: list[dict[str, Any]]
-) -> None:
-    _batch(chat, batch)
+def test_every_answer_validates_in_a_batch_of_eight(engine: Any, batch: list[dict[str, Any]]
+                                                    ) -> None:
+    _batch(engine, batch)
 
 
 @pytest.mark.slow
 @settings(PROPERTY_SETTINGS, max_examples=300)
 @given(schemas())
-def test_every_answer_validates_alone_many(chat: Loaded, schema: dict[str, Any]) -> None:
-    _alone(chat, schema)
+def test_every_answer_validates_alone_many(engine: Any, schema: dict[str, Any]) -> None:
+    _alone(engine, schema)
 
 
 @pytest.mark.slow
 @settings(PROPERTY_SETTINGS, max_examples=60)
 @given(st.lists(schemas(), min_size=8, max_size=8))
 def test_every_answer_validates_in_a_batch_of_eight_many(
-    chat: Loaded, batch: list[dict[str, Any]]
+    engine: Any, batch: list[dict[str, Any]]
 ) -> None:
-    _batch(chat, batch)
+    _batch(engine, batch)
