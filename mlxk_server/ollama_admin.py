@@ -24,6 +24,11 @@ from mlxk_server.ollama_wire import ShowRequest
 __all__ = ["ps", "refuse", "show", "tags", "version"]
 
 
+# mlxk's capability names -> Ollama's ("chat" has no Ollama name: every model chats there)
+_CAPABILITIES = {"completion": "completion", "tools": "tools", "reasoning": "thinking",
+                 "embedding": "embedding"}
+
+
 def _family(facts: ModelFacts) -> str:
     """``LlamaForCausalLM`` -> ``llama``, as Ollama names families."""
     arch = facts.architecture or "unknown"
@@ -103,11 +108,7 @@ def _show(model: ResolvedModel) -> dict[str, Any]:
     info: dict[str, Any] = {"general.architecture": family}
     if facts.context_length:
         info[f"{family}.context_length"] = facts.context_length
-    capabilities = ["completion"]
-    if "tools" in template:
-        capabilities.append("tools")
-    if facts.reasoning:
-        capabilities.append("thinking")
+    capabilities = [_CAPABILITIES[c] for c in facts.capabilities if c in _CAPABILITIES]
     doc = {"modelfile": "", "parameters": "", "template": template, "details": _details(facts),
            "model_info": info, "capabilities": capabilities}
     try:

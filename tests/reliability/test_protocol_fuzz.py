@@ -1,4 +1,4 @@
-"""Fuzzing the Anthropic, Responses and Ollama endpoints: random and malformed bodies.
+"""Protocol fuzzing: random and malformed Anthropic Messages, OpenAI Responses and Ollama bodies.
 
 The same rules as ``test_server_fuzz``: every answer is below 500, every error is in the shape
 of its path's protocol, every stream is whole, and the server still serves each protocol
