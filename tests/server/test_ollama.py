@@ -139,6 +139,16 @@ def test_keep_alive_zero_unloads_and_ps_shows_it(client: ollama.Client) -> None:
     assert unloaded.done_reason == "unload"
 
 
+def test_a_keep_alive_duration_unloads_when_it_runs_out(client: ollama.Client) -> None:
+    client.generate(model=CHAT, prompt=QA.FRANCE.question, keep_alive="1.5s")
+    started = time.monotonic()
+    assert f"{CHAT}:latest" in _loaded(client)
+    while f"{CHAT}:latest" in _loaded(client):
+        assert time.monotonic() - started < 15, "the model outlived its keep_alive"
+        time.sleep(0.1)
+    assert time.monotonic() - started > 1.0
+
+
 def test_errors_are_ollama_error_bodies(client: ollama.Client, served: Served) -> None:
     with pytest.raises(ollama.ResponseError) as missing:
         client.chat(model="org/nothing:latest", messages=QA.FRANCE.messages)
