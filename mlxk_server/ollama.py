@@ -45,10 +45,10 @@ def _params(options: Options | None) -> GenerationParams:
     if options is None:
         return GenerationParams()
     values: dict[str, Any] = {}
-    for name in ("temperature", "top_p", "top_k", "min_p", "seed"):
+    for name in ("temperature", "top_p", "top_k", "min_p"):
         if getattr(options, name) is not None:
             values[name] = getattr(options, name)
-    if options.seed is not None:
+    if options.seed is not None:  # any integer is a seed; the generator takes 64 bits
         values["seed"] = options.seed % 2**64
     if options.num_predict is not None and options.num_predict > 0:  # -1, -2: no limit
         values["max_tokens"] = options.num_predict
