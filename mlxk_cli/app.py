@@ -19,7 +19,7 @@ app = typer.Typer(
 
 # Each module defines ``register(app)``; heavy imports stay inside the command functions.
 COMMANDS: tuple[str, ...] = (
-    "list_cmd", "show", "health", "pull", "rm", "run", "serve", "import_cmd", "doctor",
+    "list_cmd", "show", "health", "pull", "rm", "run", "embed", "serve", "import_cmd", "doctor",
 )
 
 

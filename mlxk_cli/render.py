@@ -16,8 +16,10 @@ times as ISO-8601 UTC strings, commits as full 40-hex hashes):
 
 Facts are ``{"framework", "type", "architecture", "precision", "quantization": Quant | null,
 "context_length", "reasoning", "capabilities": [str, ...], "gguf_variants": [{"filename",
-"quant", "size"}, ...]}`` (capabilities among completion, chat, tools, reasoning, embedding) with
-Quant ``{"bits", "group_size", "mode", "min_mlx", "supported", "description"}``; Health is
+"quant", "size"}, ...], "embedding": Embedding | null}`` (capabilities among completion, chat,
+tools, reasoning, embedding) with Quant ``{"bits", "group_size", "mode", "min_mlx",
+"supported", "description"}`` and Embedding (embedding models only) ``{"family", "pooling",
+"dimension", "max_tokens", "matryoshka", "unsupported"}``; Health is
 ``{"healthy": bool, "reasons": [str, ...]}``; Revision is ``{"commit", "refs", "size",
 "modified", "healthy"}``. Flags such as ``--health``, ``--files`` or ``--config`` change the
 human output only: the JSON shape of a command never depends on them.
@@ -39,6 +41,7 @@ from mlxk_cli.output import console
 from mlxk_core.cache.listing import Listing
 from mlxk_core.cache.records import (
     CachedModel,
+    EmbeddingFacts,
     Health,
     ModelFacts,
     ModelRevision,
@@ -115,6 +118,20 @@ def quantization_dict(quant: Quantization | None) -> dict[str, Any] | None:
     }
 
 
+def embedding_dict(facts: EmbeddingFacts | None) -> dict[str, Any] | None:
+    """An embedding model's facts as JSON (``None`` for other models)."""
+    if facts is None:
+        return None
+    return {
+        "family": facts.family,
+        "pooling": facts.pooling,
+        "dimension": facts.dimension,
+        "max_tokens": facts.max_tokens,
+        "matryoshka": facts.matryoshka,
+        "unsupported": facts.unsupported,
+    }
+
+
 def facts_dict(facts: ModelFacts) -> dict[str, Any]:
     """ModelFacts as JSON."""
     return {
@@ -129,6 +146,7 @@ def facts_dict(facts: ModelFacts) -> dict[str, Any]:
         "gguf_variants": [
             {"filename": v.filename, "quant": v.quant, "size": v.size} for v in facts.gguf_variants
         ],
+        "embedding": embedding_dict(facts.embedding),
     }
 
 

@@ -22,14 +22,17 @@ if TYPE_CHECKING:
         TokenScore,
     )
     from mlxk_core.backends.blas import BlasInfo
+    from mlxk_core.backends.embed_base import EmbeddingBackend, EmbeddingInfo
     from mlxk_core.backends.factory import BackendFactory, backend_factory
     from mlxk_core.backends.fake import FakeBackend
+    from mlxk_core.backends.fake_embed import FakeEmbeddingBackend
     from mlxk_core.cache.facts import read_facts
     from mlxk_core.cache.health import check_health
     from mlxk_core.cache.index import CacheIndex
     from mlxk_core.cache.records import (
         CachedFile,
         CachedModel,
+        EmbeddingFacts,
         GGUFVariant,
         Health,
         ModelFacts,
@@ -39,6 +42,9 @@ if TYPE_CHECKING:
     )
     from mlxk_core.cache.removal import RemovalPlan
     from mlxk_core.doctor import Diagnosis, diagnose
+    from mlxk_core.embeddings.embedder import Embedder
+    from mlxk_core.embeddings.types import Embedding, EmbeddingInput, EmbeddingResult, EmbedOptions
+    from mlxk_core.engine.embedding import EmbedHandle, LoadedEmbedder
     from mlxk_core.engine.engine import Engine, EngineStatus
     from mlxk_core.engine.handle import EngineEvent, RequestHandle, Started
     from mlxk_core.engine.loaded import LoadedModel
@@ -135,6 +141,15 @@ _LAZY: dict[str, str] = {
     "ContextOverflow": "mlxk_core.errors",
     "DEFAULT_MAX_TOKENS": "mlxk_core.generation.tokens",
     "Diagnosis": "mlxk_core.doctor",
+    "EmbedHandle": "mlxk_core.engine.embedding",
+    "EmbedOptions": "mlxk_core.embeddings.types",
+    "Embedder": "mlxk_core.embeddings.embedder",
+    "Embedding": "mlxk_core.embeddings.types",
+    "EmbeddingBackend": "mlxk_core.backends.embed_base",
+    "EmbeddingFacts": "mlxk_core.cache.records",
+    "EmbeddingInfo": "mlxk_core.backends.embed_base",
+    "EmbeddingInput": "mlxk_core.embeddings.types",
+    "EmbeddingResult": "mlxk_core.embeddings.types",
     "Engine": "mlxk_core.engine.engine",
     "EngineBusy": "mlxk_core.errors",
     "EngineEvent": "mlxk_core.engine.handle",
@@ -142,6 +157,7 @@ _LAZY: dict[str, str] = {
     "EngineStopped": "mlxk_core.errors",
     "FALLBACK_STOPS": "mlxk_core.generation.stops",
     "FakeBackend": "mlxk_core.backends.fake",
+    "FakeEmbeddingBackend": "mlxk_core.backends.fake_embed",
     "FinishReason": "mlxk_core.generation.events",
     "GGUFVariant": "mlxk_core.cache.records",
     "GatedRepo": "mlxk_core.errors",
@@ -155,6 +171,7 @@ _LAZY: dict[str, str] = {
     "ImportFailed": "mlxk_core.errors",
     "ImportResult": "mlxk_core.gguf.importer",
     "InvalidRequest": "mlxk_core.errors",
+    "LoadedEmbedder": "mlxk_core.engine.embedding",
     "LoadedModel": "mlxk_core.engine.loaded",
     "MlxkError": "mlxk_core.errors",
     "ModelFacts": "mlxk_core.cache.records",
@@ -252,6 +269,15 @@ __all__ = [
     "ContextOverflow",
     "DEFAULT_MAX_TOKENS",
     "Diagnosis",
+    "EmbedHandle",
+    "EmbedOptions",
+    "Embedder",
+    "Embedding",
+    "EmbeddingBackend",
+    "EmbeddingFacts",
+    "EmbeddingInfo",
+    "EmbeddingInput",
+    "EmbeddingResult",
     "Engine",
     "EngineBusy",
     "EngineEvent",
@@ -259,6 +285,7 @@ __all__ = [
     "EngineStopped",
     "FALLBACK_STOPS",
     "FakeBackend",
+    "FakeEmbeddingBackend",
     "FinishReason",
     "GGUFVariant",
     "GatedRepo",
@@ -272,6 +299,7 @@ __all__ = [
     "ImportFailed",
     "ImportResult",
     "InvalidRequest",
+    "LoadedEmbedder",
     "LoadedModel",
     "MlxkError",
     "ModelFacts",

@@ -37,8 +37,9 @@ from mlxk_server.anthropic_wire import (
 )
 from mlxk_server.blocks import Block as Out
 from mlxk_server.blocks import Blocks, Closed, Delta, Ended, Event, Opened
+from mlxk_server.bodies import app_state
 from mlxk_server.errors import ApiError, error_body_for, from_mlxk
-from mlxk_server.handling import Generation, app_state, generate, read_body, sse_response
+from mlxk_server.handling import Generation, generate, read_body, sse_response
 from mlxk_server.sse import named
 
 __all__ = ["count_tokens", "messages"]

@@ -79,19 +79,18 @@ def _log_loaded(held: LoadedModel) -> None:
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response_for(request.scope["path"], exc)
+    return error_response_for(request.url.path, exc)
 
 
 async def _mlxk_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MlxkError)
-    return error_response_for(request.scope["path"], from_mlxk(exc))
+    return error_response_for(request.url.path, from_mlxk(exc))
 
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
-    return error_response_for(
-        request.scope["path"], ApiError(500, "Internal server error", type="server_error")
-    )
+    err = ApiError(500, "Internal server error", type="server_error")
+    return error_response_for(request.url.path, err)
 
 
 def create_app(

@@ -1,100 +1,35 @@
-"""What every protocol's handlers share: the state, JSON bodies, disconnects, a started job."""
+"""What the protocol handlers share beyond :mod:`mlxk_server.bodies`: a started job, SSE."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from mlxk_core import Chunk, GenerationRequest, ResolvedModel, Started
-from mlxk_server.errors import ApiError
+from mlxk_server.bodies import app_state, parse_body, read_json, until_disconnect
 from mlxk_server.jobs import Job
 from mlxk_server.problems import SERVER_SIDE, Problems
 
-__all__ = [
-    "Generation",
-    "app_state",
-    "generate",
-    "parse",
-    "read_body",
-    "read_json",
-    "sse_response",
-    "until_disconnect",
-]
+__all__ = ["Generation", "generate", "read_body", "sse_response"]
 
-T = TypeVar("T")
 W = TypeVar("W", bound=BaseModel)
-
-
-def app_state(request: Request) -> Any:
-    """The app's lifespan state (``mlxk_server.app.State``)."""
-    return request.app.state.mlxk
-
-
-async def read_json(request: Request, limit: int) -> Any:
-    """The body as JSON; 413 past ``limit`` bytes, 400 when it does not parse."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"Request body is larger than {limit} bytes", code="body_too_large")
-    data = bytearray()
-    async for part in request.stream():
-        data += part
-        if len(data) > limit:
-            raise ApiError(413, f"Request body is larger than {limit} bytes",
-                           code="body_too_large")
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        raise ApiError(400, "The request body is not valid JSON", code="invalid_json") from None
-
-
-def parse(model: type[W], data: Any) -> W:
-    """``data`` validated as ``model``; 400 naming the first invalid field."""
-    if not isinstance(data, dict):
-        raise ApiError(400, "The request body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        param = ".".join(str(p) for p in first["loc"]) or None
-        raise ApiError(400, f"Invalid '{param}': {first['msg']}", param=param) from None
 
 
 async def read_body(request: Request, model: type[W]) -> W:
     """The request's JSON body validated as ``model`` (within the server's body limit)."""
-    return parse(model, await read_json(request, app_state(request).settings.max_body_bytes))
+    return parse_body(model, await read_json(request, app_state(request).settings.max_body_bytes))
 
 
 def sse_response(events: AsyncIterator[bytes]) -> StreamingResponse:
     """A server-sent event stream, unbuffered by proxies."""
     return StreamingResponse(events, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
-async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
-    """Await ``work``, cancelling it when the client goes away first."""
-    task = asyncio.ensure_future(work)
-
-    async def watch() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-    if not task.done():
-        task.cancel()
-        raise asyncio.CancelledError
-    return task.result()
 
 
 @dataclass

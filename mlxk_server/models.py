@@ -1,4 +1,5 @@
-"""Which models the server offers: the healthy MLX models of the cache, allow-listed."""
+"""Which models the server offers: the healthy MLX models of the cache, allow-listed (chat and
+base models for generation, embedding models for embeddings)."""
 
 from __future__ import annotations
 
@@ -33,12 +34,14 @@ def _runnable(model: CachedModel) -> bool:
         rev is not None
         and rev.health.healthy
         and rev.facts.framework == "mlx"
-        and rev.facts.model_type in ("chat", "base")
+        and rev.facts.model_type in ("chat", "base", "embedding")
+        and (rev.facts.embedding is None or rev.facts.embedding.unsupported is None)
     )
 
 
 class Catalog:
-    """The models a client may ask for: healthy MLX chat/base models of the cache (allow-listed)."""
+    """The models a client may ask for: healthy MLX chat, base and embedding models of the cache
+    (allow-listed)."""
 
     def __init__(self, settings: Settings, allow: tuple[str, ...] = ()) -> None:
         self._index = CacheIndex.from_settings(settings)  # follows changes to the cache

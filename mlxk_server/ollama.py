@@ -30,8 +30,9 @@ from mlxk_core import (
     ToolCall,
 )
 from mlxk_server.blocks import Block, Blocks, Closed, Delta, Ended
+from mlxk_server.bodies import app_state
 from mlxk_server.errors import ApiError, from_mlxk
-from mlxk_server.handling import Generation, app_state, generate, read_body
+from mlxk_server.handling import Generation, generate, read_body
 from mlxk_server.keepalive import parse_duration
 from mlxk_server.ollama_names import iso_time, to_mlxk
 from mlxk_server.ollama_wire import ChatRequest, GenerateRequest, OllamaMessage, Options

@@ -16,8 +16,9 @@ from starlette.responses import JSONResponse, Response
 
 from mlxk_core import CachedModel, ModelFacts, ResolvedModel
 from mlxk_core.version import __version__
+from mlxk_server.bodies import app_state
 from mlxk_server.errors import ApiError
-from mlxk_server.handling import app_state, read_body
+from mlxk_server.handling import read_body
 from mlxk_server.ollama_names import iso_time, ollama_name, to_mlxk
 from mlxk_server.ollama_wire import ShowRequest
 

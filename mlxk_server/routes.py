@@ -1,4 +1,5 @@
-"""HTTP handlers: health, models, chat and text completions (streaming or whole)."""
+"""HTTP handlers: health, models, chat and text completions (streaming or whole); the routes of
+every protocol module (embeddings: :mod:`mlxk_server.embeddings`)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from mlxk_core.errors import ModelNotFound
 from mlxk_core.version import __version__
 from mlxk_server import anthropic, ollama, ollama_admin, responses
 from mlxk_server.auth import has_key
+from mlxk_server.bodies import app_state as _state
+from mlxk_server.bodies import parse_body as _parse
+from mlxk_server.bodies import read_json as _body
+from mlxk_server.bodies import until_disconnect as _until_disconnect
+from mlxk_server.embeddings import ollama_embed, ollama_embeddings, openai_embeddings
 from mlxk_server.errors import ApiError
-from mlxk_server.handling import app_state as _state
-from mlxk_server.handling import parse as _parse
-from mlxk_server.handling import read_json as _body
-from mlxk_server.handling import until_disconnect as _until_disconnect
 from mlxk_server.jobs import Job
 from mlxk_server.openai_docs import Shape
 from mlxk_server.problems import SERVER_SIDE
@@ -35,9 +37,15 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def _model_doc(model: CachedModel) -> dict[str, Any]:
     facts = model.latest.facts if model.latest is not None else None
-    return {"id": model.repo_id, "object": "model", "created": int(model.last_modified),
-            "owned_by": model.repo_id.split("/")[0] if "/" in model.repo_id else "local",
-            "capabilities": list(facts.capabilities) if facts else []}
+    doc: dict[str, Any] = {
+        "id": model.repo_id, "object": "model", "created": int(model.last_modified),
+        "owned_by": model.repo_id.split("/")[0] if "/" in model.repo_id else "local",
+        "capabilities": list(facts.capabilities) if facts else [],
+    }
+    embedding = facts.embedding if facts else None
+    if embedding is not None:  # what it is for: vectors (POST /v1/embeddings), not text
+        doc.update(type="embedding", dimension=embedding.dimension, pooling=embedding.pooling)
+    return doc
 
 
 async def health(request: Request) -> Response:
@@ -166,5 +174,8 @@ ROUTES = (
     Route("/api/generate", _only("POST", ollama.generate_text), methods=_ANY),
     *(Route(f"/api/{name}", ollama_admin.refuse, methods=_ANY)
       for name in ("pull", "push", "create", "delete", "copy", "blobs/{digest:path}")),
+    Route("/v1/embeddings", _only("POST", openai_embeddings), methods=_ANY),
+    Route("/api/embed", _only("POST", ollama_embed), methods=_ANY),
+    Route("/api/embeddings", _only("POST", ollama_embeddings), methods=_ANY),
     _Fallback("/", unknown_path, methods=_ANY),
 )

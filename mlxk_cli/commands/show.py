@@ -84,6 +84,7 @@ def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
 
     quant = data["quantization"]
     health = data["health"]
+    embedding = [("Embedding", _embedding_text(data["embedding"]))] if data["embedding"] else []
     return [
         ("Name", data["name"]),
         ("Revision", render.short_hash(data["commit"]) + _refs(data["refs"])
@@ -96,11 +97,28 @@ def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("Context length", f"{data['context_length']:,}" if data["context_length"] else "unknown"),
         ("Reasoning", "yes" if data["reasoning"] else "no"),
         ("Capabilities", ", ".join(data["capabilities"]) or "none"),
+        *embedding,
         ("Health", render.health_text(health)),
         ("Size", human_size(data["size"])),
         ("Modified", data["modified"]),
         ("Snapshot", escape(data["snapshot_path"])),
     ]
+
+
+def _embedding_text(embedding: dict[str, Any]) -> str:
+    """``1024 dimensions, last-token pooling (decoder), Matryoshka``, and what is unsupported."""
+    from rich.markup import escape
+
+    pooling = {"last": "last-token", "cls": "CLS", "mean": "mean"}[embedding["pooling"]]
+    size = f"{embedding['dimension']} dimensions" if embedding["dimension"] else "? dimensions"
+    text = f"{size}, {pooling} pooling ({embedding['family']})"
+    if embedding["matryoshka"]:
+        text += ", Matryoshka"
+    if embedding["max_tokens"]:
+        text += f", at most {embedding['max_tokens']:,} tokens"
+    if embedding["unsupported"]:
+        text += f" - [red]not supported[/]: {escape(embedding['unsupported'])}"
+    return text
 
 
 def _refs(refs: list[str]) -> str:

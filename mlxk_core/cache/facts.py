@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mlxk_core.cache.embedding_facts import embedding_facts
 from mlxk_core.cache.listing import UNREAD, Listing, list_dir, read_config, read_json, read_text
 from mlxk_core.cache.records import Framework, GGUFVariant, ModelFacts, ModelType, Quantization
 from mlxk_core.cache.safetensors import read_safetensors_header
@@ -60,8 +61,12 @@ def facts_from_listing(
     )
     template = _chat_template(root, listing, tok_config)
     quant, mlx_quant = _quantization(config, text_config)
-    # README and safetensors headers are read only when the config leaves a question open
-    readme = _front_matter(root) if "README.md" in listing and not mlx_quant else {}
+    # README and safetensors headers are read only when the config leaves a question open, or
+    # for what may be an embedding model: mlx-lm's conversions drop modules.json, and only the
+    # card's tags (sentence-transformers, ...) then tell a Qwen3-Embedding from a chat model
+    named = "embed" in (root.name if name is None else name).lower()
+    wanted = not mlx_quant or named or any(n in listing for n in _EMBEDDING_FILES)
+    readme = _front_matter(root) if "README.md" in listing and wanted else {}
     mlx_readme = readme.get("library_name") == ["mlx"] or "mlx" in readme.get("tags", [])
     dtype = _config_dtype(config, text_config)
     safetensors = sorted(n for n in listing if n.endswith(".safetensors"))
@@ -74,9 +79,11 @@ def facts_from_listing(
     architecture = architectures[0] if architectures and isinstance(architectures[0], str) else None
     model_kind = config.get("model_type") or text_config.get("model_type")
     model_kind = model_kind if isinstance(model_kind, str) else None
+    model_type = _model_type(listing, config, text_config, template, readme)
+    tags = set(readme.get("tags", []))
     return ModelFacts(
         framework=framework,
-        model_type=_model_type(listing, config, text_config, template, readme),
+        model_type=model_type,
         architecture=architecture or model_kind,
         precision="gguf" if framework == "gguf" else _precision(quant, dtype, header),
         quantization=quant,
@@ -91,6 +98,9 @@ def facts_from_listing(
             model_type=model_kind,
         ),
         tools=renders_tools(template) or isinstance(tok_config.get("tool_parser_type"), str),
+        embedding=(
+            embedding_facts(root, listing, config, tags) if model_type == "embedding" else None
+        ),
     )
 
 

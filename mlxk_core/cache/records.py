@@ -9,18 +9,23 @@ from typing import Literal
 __all__ = [
     "CachedFile",
     "CachedModel",
+    "EmbeddingFacts",
+    "EmbeddingFamily",
     "Framework",
     "GGUFVariant",
     "Health",
     "ModelFacts",
     "ModelRevision",
     "ModelType",
+    "Pooling",
     "Quantization",
     "ResolvedModel",
 ]
 
 Framework = Literal["mlx", "gguf", "pytorch", "unknown"]
 ModelType = Literal["chat", "base", "embedding", "unknown"]
+Pooling = Literal["mean", "cls", "last"]
+EmbeddingFamily = Literal["decoder", "encoder"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,25 @@ class Quantization:
 
 
 @dataclass(frozen=True)
+class EmbeddingFacts:
+    """How an embedding model makes one vector per text, as its files declare.
+
+    ``family``: ``decoder`` (an mlx-lm language model, Qwen3-Embedding say) or ``encoder`` (BERT,
+    XLM-RoBERTa, ModernBERT through mlx-embeddings). ``max_tokens``: the sentence-transformers
+    ``max_seq_length``, when set. ``matryoshka``: trained so that a prefix of the vector is a
+    good shorter vector (``dimensions`` may be asked for). ``unsupported``: why mlxk cannot run
+    it as its authors intended (a Dense projection, a pooling mode it lacks), or None.
+    """
+
+    family: EmbeddingFamily
+    pooling: Pooling
+    dimension: int | None = None
+    max_tokens: int | None = None
+    matryoshka: bool = False
+    unsupported: str | None = None
+
+
+@dataclass(frozen=True)
 class ModelFacts:
     """What the files say about a model; only ``reasoning`` also heeds the model's name.
 
@@ -82,6 +106,7 @@ class ModelFacts:
     gguf_variants: tuple[GGUFVariant, ...] = ()
     context_length: int | None = None
     reasoning: bool = False
+    embedding: EmbeddingFacts | None = None  # set for embedding models
     tools: bool = False  # the chat template renders offered tools (or a tool parser is named)
 
     @property

@@ -9,7 +9,9 @@ Requests for the same model are decoded together in a continuous batch (a new on
 next step); models are keyed by snapshot, so ``org/name@old`` is its own model; a request for
 another model is served within about ``fair_share`` seconds plus the time for the running batch
 to finish. MLX streams are thread-local, so the model is loaded, stepped and released on the
-worker thread alone; handles carry plain Python values across.
+worker thread alone; handles carry plain Python values across. ``engine.embed(model, texts)``
+queues an embedding request for an embedding model: it runs a forward pass at a time between
+generation steps, from the same pool of models.
 """
 
 from __future__ import annotations
@@ -19,18 +21,21 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 from mlxk_core.backends.base import PromptTokens
 from mlxk_core.cache.records import ResolvedModel
+from mlxk_core.embeddings.plan import check_dimensions, check_inputs
+from mlxk_core.embeddings.types import EmbeddingInput, EmbedOptions
+from mlxk_core.engine.embedding import EmbedEvent, EmbedHandle
 from mlxk_core.engine.handle import Listener, RequestHandle, model_key
-from mlxk_core.engine.loaded import BackendFactory, LoadedModel
-from mlxk_core.engine.pool import ModelPool
+from mlxk_core.engine.loaded import BackendFactory
+from mlxk_core.engine.pool import Loaded, ModelPool
 from mlxk_core.engine.worker import LoadOrder, UnloadOrder, Worker
-from mlxk_core.errors import EngineBusy, EngineStopped, GenerationError
+from mlxk_core.errors import EngineBusy, EngineStopped, GenerationError, InvalidRequest
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.tokens import TokenPolicy
 from mlxk_core.settings import Settings
@@ -70,7 +75,7 @@ class Engine:
         prefill_chunk: int = DEFAULT_PREFILL_CHUNK,
         fair_share: float = DEFAULT_FAIR_SHARE,
         idle_unload: float | None = None,
-        on_load: Callable[[LoadedModel], None] | None = None,
+        on_load: Callable[[Loaded], None] | None = None,
     ) -> None:
         """``backend_factory`` builds the backend of each model loaded (default: MLX).
 
@@ -131,21 +136,56 @@ class Engine:
         event on the engine thread (instead of the handle's own queue).
         """
         resolved = self._resolve(model)
+        if resolved.facts.model_type == "embedding":
+            raise InvalidRequest(
+                f"'{resolved.name}' is an embedding model: it makes vectors, not text",
+                param="model", hint="embed with it (`mlxk embed`, POST /v1/embeddings)",
+            )
         handle = RequestHandle(resolved, request, cancel=cancel, listener=listener,
                                wake=self._wake)
+        self._queue(handle)
+        return handle
+
+    def embed(
+        self, model: ResolvedModel | str, inputs: Sequence[EmbeddingInput],
+        options: EmbedOptions | None = None, *, cancel: threading.Event | None = None,
+        listener: Callable[[EmbedEvent], None] | None = None,
+    ) -> EmbedHandle:
+        """Queue an embedding request (texts, or token-id lists) for an embedding model.
+
+        InvalidRequest at once for a model that is not an embedding model, or bad inputs;
+        EngineBusy / EngineStopped as for ``submit``. ``listener`` receives the one outcome on
+        the engine thread (instead of the handle's own queue).
+        """
+        resolved = self._resolve(model)
+        facts = resolved.facts.embedding
+        if facts is None:
+            raise InvalidRequest(
+                f"'{resolved.name}' is a {resolved.facts.model_type} model, not an embedding "
+                "model", param="model", hint="generate with it (`mlxk run`, chat completions)",
+            )
+        options = options or EmbedOptions()
+        checked = check_inputs(inputs)
+        if facts.dimension is not None:
+            check_dimensions(options.dimensions, facts.dimension, facts, resolved.name)
+        handle = EmbedHandle(resolved, checked, options, cancel=cancel, listener=listener,
+                             wake=self._wake)
+        self._queue(handle)
+        return handle
+
+    def _queue(self, item: RequestHandle | EmbedHandle) -> None:
         with self._lock:  # the worker's last drain of the inbox holds it too: nothing is lost
             if self.stopping.is_set():
                 raise EngineStopped()
             if self._waiting >= self.max_queue:
                 raise EngineBusy(self._waiting)
             self._waiting += 1
-            self.inbox.put(handle)
-        return handle
+            self.inbox.put(item)
 
-    def load(self, model: ResolvedModel | str) -> LoadedModel:
+    def load(self, model: ResolvedModel | str) -> Loaded:
         """Load a model now (before its first request) and wait; raises what loading raised."""
         held = self._order(LoadOrder(self._resolve(model)))
-        assert isinstance(held, LoadedModel)
+        assert not isinstance(held, PromptTokens)
         return held
 
     def encode(self, model: ResolvedModel | str, request: GenerationRequest) -> PromptTokens:
@@ -155,7 +195,7 @@ class Engine:
         assert isinstance(prompt, PromptTokens)
         return prompt
 
-    def _order(self, order: LoadOrder) -> LoadedModel | PromptTokens:
+    def _order(self, order: LoadOrder) -> Loaded | PromptTokens:
         with self._lock:
             if self.stopping.is_set():
                 raise EngineStopped()

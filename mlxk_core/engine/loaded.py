@@ -17,7 +17,7 @@ from mlxk_core.generation.sequence import SequenceDecoder
 from mlxk_core.generation.tokens import TokenPolicy
 from mlxk_core.generation.tools import ToolCallExtractor
 
-__all__ = ["BackendFactory", "LoadedModel", "load_model"]
+__all__ = ["BackendFactory", "LoadedModel", "load_model", "weights_size"]
 
 
 @dataclass(eq=False)
@@ -70,6 +70,11 @@ class LoadedModel:
             tools=self._tool_extractor(request),
             token_bytes=self.backend.token_bytes if request.params.logprobs else None,
         )
+
+    def close(self) -> None:
+        """Release the batch and the backend (engine thread)."""
+        self.batch.close()
+        self.backend.close()
 
     def spec(self, request: GenerationRequest, prompt: PromptTokens, max_tokens: int
              ) -> SequenceSpec:
@@ -125,10 +130,11 @@ def load_model(
     reasoning = model.facts.reasoning or is_reasoning_model(
         model.name, chat_template=info.chat_template, special_tokens=info.special_tokens
     )
-    return LoadedModel(model, backend, info, reasoning, policy, batch, _weights_size(model))
+    return LoadedModel(model, backend, info, reasoning, policy, batch, weights_size(model))
 
 
-def _weights_size(model: ResolvedModel) -> int:
+def weights_size(model: ResolvedModel) -> int:
+    """Bytes of the model's top-level safetensors files."""
     total = 0
     for path in model.path.glob("*.safetensors"):
         try:

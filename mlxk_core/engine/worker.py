@@ -6,7 +6,8 @@ sequences take turns, so two loaded models both make progress. A request for a m
 not loaded, when every loaded model is busy, waits; once it has waited longer than the fair
 share, the least recently used busy model takes no new work, drains, and is swapped out.
 Prompts are prefilled a chunk per step, so cancellation, new work and shutdown are seen
-between chunks.
+between chunks. Embedding requests (:mod:`mlxk_core.engine.embed_jobs`) get one forward pass
+per turn, after the generation step, and share the pool and its fairness rule.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from mlxk_core.backends.base import PromptTokens
 from mlxk_core.cache.records import ResolvedModel
+from mlxk_core.engine.embed_jobs import EmbedJobs
+from mlxk_core.engine.embedding import EmbedHandle
 from mlxk_core.engine.handle import RequestHandle, Started, model_key
 from mlxk_core.engine.loaded import LoadedModel
-from mlxk_core.engine.pool import ModelPool
-from mlxk_core.errors import EngineStopped, GenerationError, MlxkError
+from mlxk_core.engine.pool import Loaded, ModelPool
+from mlxk_core.errors import EngineStopped, GenerationError, InvalidRequest, MlxkError
 from mlxk_core.generation.events import Chunk, FinishReason, Timings, Usage
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.sequence import SequenceDecoder
@@ -49,7 +52,7 @@ class LoadOrder:
     model: ResolvedModel
     request: GenerationRequest | None = None
     done: threading.Event = field(default_factory=threading.Event)
-    result: list[LoadedModel | PromptTokens | BaseException] = field(default_factory=list)
+    result: list[Loaded | PromptTokens | BaseException] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -76,6 +79,7 @@ class Worker:
         self.running: dict[str, dict[int, _Running]] = {}
         self.turns: deque[str] = deque()
         self.unload_when_idle: set[str] = set()
+        self.embeds = EmbedJobs(engine, pool)
         self._ids = itertools.count()
 
     # -- the loop ------------------------------------------------------------------------
@@ -91,11 +95,13 @@ class Worker:
             if self.turns:
                 self._step(self.turns[0])
                 self.turns.rotate(-1)
+            if self.embeds:
+                self.embeds.step(self._busy())
             self._unload_idle()
 
     def _take(self) -> None:
         """Move inbox items in; block only when nothing runs."""
-        if self.turns:
+        if self.turns or self.embeds:
             timeout: float | None = 0.0
         elif self.waiting:
             timeout = _WAIT_POLL
@@ -113,10 +119,11 @@ class Worker:
     def _accept(self, item: Any) -> None:
         if isinstance(item, RequestHandle):
             self.waiting.append(item)
+        elif isinstance(item, EmbedHandle):
+            self.embeds.accept(item)
         elif isinstance(item, LoadOrder):
             try:
-                held = self._loaded(item.model)
-                item.result.append(held if item.request is None else held.encode(item.request))
+                item.result.append(self._load_order(item))
             except BaseException as exc:  # handed to the waiting caller
                 item.result.append(exc)
             item.done.set()
@@ -126,9 +133,22 @@ class Worker:
     # -- admission -----------------------------------------------------------------------
 
     def _busy(self) -> set[str]:
-        return {key for key, seqs in self.running.items() if seqs}
+        return {key for key, seqs in self.running.items() if seqs} | self.embeds.busy()
 
-    def _loaded(self, model: ResolvedModel) -> LoadedModel:
+    def _generator(self, key: str) -> LoadedModel | None:
+        held = self.pool.get(key)
+        return held if isinstance(held, LoadedModel) else None
+
+    def _load_order(self, order: LoadOrder) -> Loaded | PromptTokens:
+        held = self._loaded(order.model)
+        if order.request is None:
+            return held
+        if not isinstance(held, LoadedModel):
+            raise InvalidRequest(f"'{order.model.name}' is an embedding model: it has no "
+                                 "prompt to count", param="model")
+        return held.encode(order.request)
+
+    def _loaded(self, model: ResolvedModel) -> Loaded:
         key = model_key(model)
         held = self.pool.get(key)
         if held is not None:
@@ -139,12 +159,14 @@ class Worker:
             )
         return self.pool.load(model, self._busy())
 
-    def _starved(self) -> RequestHandle | None:
+    def _starved(self) -> RequestHandle | EmbedHandle | None:
         """The oldest request for a model that is not loaded, once it waited past the share."""
         now = self.clock()
-        for handle in self.waiting:
-            if handle.key not in self.pool:
-                return handle if now - handle.submitted > self.e.fair_share else None
+        unloaded = (h for h in self.waiting if h.key not in self.pool)
+        first = [h for h in (next(unloaded, None), self.embeds.oldest_unloaded()) if h]
+        oldest = min(first, key=lambda h: h.submitted, default=None)
+        if oldest is not None and now - oldest.submitted > self.e.fair_share:
+            return oldest
         return None
 
     def _admit(self) -> None:
@@ -156,7 +178,8 @@ class Worker:
         if starved is not None:
             busy = self._busy()
             if self.pool.has_room(busy):
-                self._load_and_start(starved)
+                if isinstance(starved, RequestHandle):  # an embedding loads on its turn
+                    self._load_and_start(starved)
             else:  # the least recently used busy model drains, then gives way
                 closed = {next(k for k in self.pool.by_last_use() if k in busy)}
         for handle in list(self.waiting):
@@ -184,10 +207,14 @@ class Worker:
         self._start(handle)
 
     def _start(self, handle: RequestHandle) -> None:
-        held = self.pool.get(handle.key)
-        assert held is not None
+        held = self._generator(handle.key)
         self.waiting.remove(handle)
         self.e.count(waiting=-1, active=1)
+        if held is None:
+            self._refuse_started(handle, InvalidRequest(
+                f"'{handle.model.name}' is an embedding model: it makes vectors, not text",
+                param="model"))
+            return
         try:
             prompt = held.encode(handle.request)
             decoder = held.decoder(handle.request, prompt)
@@ -218,6 +245,7 @@ class Worker:
     # -- running -------------------------------------------------------------------------
 
     def _drop_cancelled(self) -> None:
+        self.embeds.drop_cancelled()
         for key, seqs in list(self.running.items()):
             for sid, run in list(seqs.items()):
                 if run.handle.cancelled:
@@ -229,7 +257,7 @@ class Worker:
             handle.deliver(_empty_end("cancelled"))
 
     def _step(self, key: str) -> None:
-        held = self.pool.get(key)
+        held = self._generator(key)
         seqs = self.running.get(key)
         if held is None or not seqs:
             self._forget(key)
@@ -260,7 +288,7 @@ class Worker:
 
     def _end(self, key: str, sid: int, reason: FinishReason | None) -> None:
         run = self.running[key].pop(sid)
-        held = self.pool.get(key)
+        held = self._generator(key)
         peak = 0
         if held is not None:
             held.batch.remove(sid)
@@ -298,6 +326,7 @@ class Worker:
         """Fail every running and waiting request (the loop itself broke)."""
         for key in list(self.running):
             self._fail_running(key, exc)
+        self.embeds.fail_all(exc)
         self.e.count(waiting=-len(self.waiting))
         for handle in self.waiting:
             handle.deliver(exc)
@@ -311,9 +340,12 @@ class Worker:
         for item in leftovers:
             if isinstance(item, RequestHandle):
                 self.waiting.append(item)
+            elif isinstance(item, EmbedHandle):
+                self.embeds.accept(item)
             elif isinstance(item, LoadOrder):
                 item.result.append(EngineStopped())
                 item.done.set()
+        self.embeds.shutdown()
         self.e.count(waiting=-len(self.waiting))
         for handle in self.waiting:
             handle.deliver(EngineStopped())

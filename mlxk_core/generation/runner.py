@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from mlxk_core.backends.base import Backend, ModelInfo, PromptTokens
 from mlxk_core.cache.records import ModelFacts, ResolvedModel
-from mlxk_core.errors import GenerationError, UnhealthyModel
+from mlxk_core.errors import GenerationError, InvalidRequest
 from mlxk_core.generation.events import Chunk, Completion
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.tokens import TokenPolicy
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from mlxk_core.engine.loaded import LoadedModel
 
 __all__ = ["Runner", "resolve_model"]
-
-_QUEUE = 1 << 20  # a Runner's callers queue as many requests as they like
 
 
 def resolve_model(model: ResolvedModel | str | Path, settings: Settings | None) -> ResolvedModel:
@@ -83,27 +81,22 @@ class Runner:
         """Resolve and load the model (done by ``with``); a second call does nothing."""
         if self._loaded is not None:
             return
-        from mlxk_core.backends.factory import backend_factory
-        from mlxk_core.engine.engine import Engine
+        from mlxk_core.engine.loaded import LoadedModel
+        from mlxk_core.engine.single import open_single
 
         resolved = resolve_model(self._model, self._settings)
-        if not resolved.health.healthy:
-            raise UnhealthyModel(resolved.name, resolved.health.reasons)
-        given = self._backend
+        if resolved.facts.model_type == "embedding":
+            raise InvalidRequest(
+                f"'{resolved.name}' is an embedding model: it makes vectors, not text",
+                param="model", hint=f"use `mlxk embed {resolved.name} TEXT` (or Embedder)",
+            )
         dtype, dequantize, parser = self._overrides
-        factory = (
-            (lambda _model: given) if given is not None
-            else backend_factory(self._settings, dtype=dtype, dequantize=dequantize,
-                                 tool_parser=parser)
+        engine, loaded = open_single(
+            resolved, settings=self._settings, backend=self._backend, dtype=dtype,
+            dequantize=dequantize, tool_parser=parser, policy=self.policy,
         )
-        engine = Engine(factory, settings=self._settings, policy=self.policy, max_queue=_QUEUE)
-        engine.start()
-        try:
-            self._loaded = engine.load(resolved)
-        except BaseException:
-            engine.stop()
-            raise
-        self._engine = engine
+        assert isinstance(loaded, LoadedModel)  # the backend follows the model's facts
+        self._engine, self._loaded = engine, loaded
 
     def close(self) -> None:
         """Release the model, tokenizer and caches; safe to call more than once."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.factory.corpus import QA, REASONING, RUN_ON, STORY, WEATHER
+from tests.factory.embedding import build_embedding_models
 from tests.factory.tokenizer import (
     EOS,
     IM_END,
@@ -201,14 +202,16 @@ def _build_variant(
 
 
 def build_all(hub: Path) -> dict[str, str]:
-    """Train the weights once and write every variant into ``hub``; returns variant -> repo id."""
+    """Train the weights once and write every variant into ``hub`` (the embedding models too);
+    returns variant -> repo id."""
     bpe = train_bpe()
     with tempfile.TemporaryDirectory(prefix="mlxk-factory-") as tmp:
         work = Path(tmp)
         weights, examples = _train_sets(bpe, work / "train")
-        return {
+        built = {
             name: _build_variant(
                 name, bpe, weights[spec.weights], examples[spec.weights], hub, work / "repos"
             )
             for name, spec in VARIANTS.items()
         }
+        return built | build_embedding_models(hub, work / "embed")

@@ -12,13 +12,14 @@ from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
+from tests.factory.embedding import EMBED_REPO_IDS
 from tests.factory.models import VARIANTS, build_all
 
 __all__ = ["CACHE_ROOT", "build_model", "fingerprint", "prebuilt_hub", "snapshot_dir"]
 
 CACHE_ROOT = Path(__file__).resolve().parent.parent / ".factory-cache"
-SOURCES = ("corpus.py", "tokenizer.py", "training.py", "models.py", "prebuilt.py")
-LIBRARIES = ("mlx", "mlx-lm", "tokenizers", "transformers")
+SOURCES = ("corpus.py", "tokenizer.py", "training.py", "models.py", "prebuilt.py", "embedding.py")
+LIBRARIES = ("mlx", "mlx-lm", "mlx-embeddings", "tokenizers", "transformers")
 STALE_AFTER_S = 3600
 
 
@@ -71,9 +72,10 @@ def prebuilt_hub(root: Path = CACHE_ROOT) -> Path:
 
 def build_model(variant: str, cache_dir: Path) -> str:
     """Install the prebuilt ``variant`` into the hub cache ``cache_dir``; return its repo id."""
-    if variant not in VARIANTS:
-        raise KeyError(f"unknown factory variant {variant!r}; choose from {sorted(VARIANTS)}")
-    repo_id = VARIANTS[variant].repo_id
+    repo_ids = {name: spec.repo_id for name, spec in VARIANTS.items()} | EMBED_REPO_IDS
+    if variant not in repo_ids:
+        raise KeyError(f"unknown factory variant {variant!r}; choose from {sorted(repo_ids)}")
+    repo_id = repo_ids[variant]
     folder = "models--" + repo_id.replace("/", "--")
     shutil.copytree(
         prebuilt_hub() / folder, Path(cache_dir) / folder, symlinks=True, dirs_exist_ok=True
