@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,6 +21,7 @@ from mlxk_core import BackendFactory, Engine, LoadedModel, MlxkError, TokenPolic
 from mlxk_server.auth import ApiKeyMiddleware
 from mlxk_server.config import ServerSettings
 from mlxk_server.errors import ApiError, error_response_for, from_mlxk
+from mlxk_server.keepalive import KeepAlive
 from mlxk_server.models import Catalog
 from mlxk_server.problems import Problems
 from mlxk_server.routes import ROUTES
@@ -39,6 +40,7 @@ class State:
     catalog: Catalog
     engine: Engine
     problems: Problems
+    keep_alive: KeepAlive = field(default_factory=KeepAlive)
 
 
 def _lifespan(conf: ServerSettings, backend: BackendFactory, catalog: Catalog | None) -> object:

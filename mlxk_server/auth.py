@@ -48,7 +48,8 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         err = ApiError(
-            401, "Missing or invalid API key: send it as 'Authorization: Bearer <key>'",
+            401, "Missing or invalid API key: send it as 'Authorization: Bearer <key>' or "
+            "'X-Api-Key: <key>'",
             type="authentication_error", code="invalid_api_key",
         )
         await error_response_for(scope.get("path", "/"), err)(scope, receive, send)

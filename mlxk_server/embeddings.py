@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from mlxk_core import EmbeddingInput, EmbeddingResult, EmbedOptions, MlxkError, ResolvedModel
 from mlxk_server.bodies import app_state, parse_body, read_json, until_disconnect
 from mlxk_server.errors import ApiError
+from mlxk_server.ollama_names import to_mlxk
 from mlxk_server.problems import SERVER_SIDE
 
 __all__ = ["ollama_embed", "ollama_embeddings", "openai_embeddings"]
@@ -79,7 +80,8 @@ async def ollama_embed(request: Request) -> Response:
     """``POST /api/embed``."""
     body = await _body(request, OllamaEmbedRequest)
     inputs = [body.input] if isinstance(body.input, str) else list(body.input)
-    result = await _embed(request, body.model, inputs, EmbedOptions(body.truncate, body.dimensions))
+    options = EmbedOptions(body.truncate, body.dimensions)
+    result = await _embed(request, to_mlxk(body.model), inputs, options)
     return JSONResponse({
         "model": body.model,
         "embeddings": [list(v) for v in result.vectors],
@@ -92,7 +94,8 @@ async def ollama_embed(request: Request) -> Response:
 async def ollama_embeddings(request: Request) -> Response:
     """``POST /api/embeddings``: one vector, no usage."""
     body = await _body(request, OllamaEmbeddingsRequest)
-    result = await _embed(request, body.model, [body.prompt], EmbedOptions(True, body.dimensions))
+    options = EmbedOptions(True, body.dimensions)
+    result = await _embed(request, to_mlxk(body.model), [body.prompt], options)
     return JSONResponse({"embedding": list(result.vectors[0])})
 
 

@@ -15,6 +15,7 @@ from starlette.types import Scope
 from mlxk_core.cache.records import CachedModel
 from mlxk_core.errors import ModelNotFound
 from mlxk_core.version import __version__
+from mlxk_server import anthropic, ollama, ollama_admin, responses
 from mlxk_server.auth import has_key
 from mlxk_server.bodies import app_state as _state
 from mlxk_server.bodies import parse_body as _parse
@@ -162,6 +163,17 @@ ROUTES = (
     Route("/v1/models/{model_id:path}", _only("GET", get_model), methods=_ANY),
     Route("/v1/chat/completions", _only("POST", chat_completions), methods=_ANY),
     Route("/v1/completions", _only("POST", completions), methods=_ANY),
+    Route("/v1/responses", _only("POST", responses.responses), methods=_ANY),
+    Route("/v1/messages", _only("POST", anthropic.messages), methods=_ANY),
+    Route("/v1/messages/count_tokens", _only("POST", anthropic.count_tokens), methods=_ANY),
+    Route("/api/version", _only("GET", ollama_admin.version), methods=_ANY),
+    Route("/api/tags", _only("GET", ollama_admin.tags), methods=_ANY),
+    Route("/api/ps", _only("GET", ollama_admin.ps), methods=_ANY),
+    Route("/api/show", _only("POST", ollama_admin.show), methods=_ANY),
+    Route("/api/chat", _only("POST", ollama.chat), methods=_ANY),
+    Route("/api/generate", _only("POST", ollama.generate_text), methods=_ANY),
+    *(Route(f"/api/{name}", ollama_admin.refuse, methods=_ANY)
+      for name in ("pull", "push", "create", "delete", "copy", "blobs/{digest:path}")),
     Route("/v1/embeddings", _only("POST", openai_embeddings), methods=_ANY),
     Route("/api/embed", _only("POST", ollama_embed), methods=_ANY),
     Route("/api/embeddings", _only("POST", ollama_embeddings), methods=_ANY),

@@ -11,7 +11,7 @@ from mlxk_core.generation.events import Chunk
 from mlxk_server.errors import error_body, from_mlxk
 from mlxk_server.openai_docs import Shape
 
-__all__ = ["DONE", "encode", "event_stream"]
+__all__ = ["DONE", "encode", "event_stream", "named"]
 
 DONE = b"data: [DONE]\n\n"
 
@@ -19,6 +19,11 @@ DONE = b"data: [DONE]\n\n"
 def encode(doc: dict[str, Any]) -> bytes:
     """One SSE event carrying a JSON document."""
     return b"data: " + json.dumps(doc, separators=(",", ":")).encode() + b"\n\n"
+
+
+def named(event: str, doc: dict[str, Any]) -> bytes:
+    """One SSE event with an ``event:`` name (Anthropic's and the Responses API's streams)."""
+    return f"event: {event}\n".encode() + encode(doc)
 
 
 async def event_stream(

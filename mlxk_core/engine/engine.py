@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from mlxk_core.backends.base import PromptTokens
 from mlxk_core.cache.records import ResolvedModel
 from mlxk_core.embeddings.plan import check_dimensions, check_inputs
 from mlxk_core.embeddings.types import EmbeddingInput, EmbedOptions
@@ -183,7 +184,18 @@ class Engine:
 
     def load(self, model: ResolvedModel | str) -> Loaded:
         """Load a model now (before its first request) and wait; raises what loading raised."""
-        order = LoadOrder(self._resolve(model))
+        held = self._order(LoadOrder(self._resolve(model)))
+        assert not isinstance(held, PromptTokens)
+        return held
+
+    def encode(self, model: ResolvedModel | str, request: GenerationRequest) -> PromptTokens:
+        """The prompt ``request`` becomes for ``model`` (template and tokenizer), without
+        generating: to count its tokens. Loads the model first if needed, as ``load`` does."""
+        prompt = self._order(LoadOrder(self._resolve(model), request))
+        assert isinstance(prompt, PromptTokens)
+        return prompt
+
+    def _order(self, order: LoadOrder) -> Loaded | PromptTokens:
         with self._lock:
             if self.stopping.is_set():
                 raise EngineStopped()

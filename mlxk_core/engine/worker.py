@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlxk_core.backends.base import PromptTokens
 from mlxk_core.cache.records import ResolvedModel
 from mlxk_core.engine.embed_jobs import EmbedJobs
 from mlxk_core.engine.embedding import EmbedHandle
@@ -30,6 +31,7 @@ from mlxk_core.engine.loaded import LoadedModel
 from mlxk_core.engine.pool import Loaded, ModelPool
 from mlxk_core.errors import EngineStopped, GenerationError, InvalidRequest, MlxkError
 from mlxk_core.generation.events import Chunk, FinishReason, Timings, Usage
+from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.sequence import SequenceDecoder
 
 if TYPE_CHECKING:
@@ -44,11 +46,13 @@ _WAIT_POLL = 0.05
 
 @dataclass(eq=False)
 class LoadOrder:
-    """Load a model now (from another thread, which waits on ``done``)."""
+    """Load a model now (from another thread, which waits on ``done``); with ``request``,
+    encode it once loaded (the result is then its PromptTokens)."""
 
     model: ResolvedModel
+    request: GenerationRequest | None = None
     done: threading.Event = field(default_factory=threading.Event)
-    result: list[Loaded | BaseException] = field(default_factory=list)
+    result: list[Loaded | PromptTokens | BaseException] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -119,7 +123,7 @@ class Worker:
             self.embeds.accept(item)
         elif isinstance(item, LoadOrder):
             try:
-                item.result.append(self._loaded(item.model))
+                item.result.append(self._load_order(item))
             except BaseException as exc:  # handed to the waiting caller
                 item.result.append(exc)
             item.done.set()
@@ -134,6 +138,15 @@ class Worker:
     def _generator(self, key: str) -> LoadedModel | None:
         held = self.pool.get(key)
         return held if isinstance(held, LoadedModel) else None
+
+    def _load_order(self, order: LoadOrder) -> Loaded | PromptTokens:
+        held = self._loaded(order.model)
+        if order.request is None:
+            return held
+        if not isinstance(held, LoadedModel):
+            raise InvalidRequest(f"'{order.model.name}' is an embedding model: it has no "
+                                 "prompt to count", param="model")
+        return held.encode(order.request)
 
     def _loaded(self, model: ResolvedModel) -> Loaded:
         key = model_key(model)

@@ -112,7 +112,8 @@ class Timings:
 class Chunk:
     """A piece of a stream: answer text, reasoning, tool calls, and the logprobs of its tokens.
 
-    The last chunk has a finish reason.
+    The last chunk has a finish reason, and ``stop_sequence``: which of the request's stop
+    strings ended the generation (None when none did).
     """
 
     text: str = ""
@@ -122,6 +123,7 @@ class Chunk:
     timings: Timings | None = None
     tool_calls: tuple[ToolCallDelta, ...] = ()
     logprobs: tuple[TokenLogprob, ...] = ()
+    stop_sequence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,8 @@ class Completion:
     """A whole generation: the answer, the reasoning (None for non-reasoning models).
 
     ``tool_calls`` holds the calls the model made; ``logprobs`` one entry per generated token
-    (None unless the request asked for logprobs).
+    (None unless the request asked for logprobs); ``stop_sequence`` the request's stop string
+    that ended it, if one did.
     """
 
     text: str
@@ -139,3 +142,4 @@ class Completion:
     reasoning: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     logprobs: tuple[TokenLogprob, ...] | None = None
+    stop_sequence: str | None = None

@@ -61,6 +61,7 @@ class SequenceDecoder:
         stops = params.stop + (CHAT_STOPS if chat or prompt.fallback_format else ())
         self._eos = info.eos_token_ids
         self._stops = StopMatcher(stops)
+        self._requested_stops = params.stop
         self._detok = detokenizer
         thinking = (
             ReasoningExtractor(starts_in_reasoning=starts_in_reasoning(prompt.text))
@@ -127,6 +128,7 @@ class SequenceDecoder:
         finish = self.finish_reason or "length"
         if self._split.calls_made and finish == "stop":
             finish = "tool_calls"
+        matched = self._stops.matched
         return Chunk(
             text=last.text,
             reasoning=last.reasoning,
@@ -135,6 +137,7 @@ class SequenceDecoder:
             finish_reason=finish,
             usage=self.usage(),
             timings=self.timings(peak_memory),
+            stop_sequence=matched if matched in self._requested_stops else None,
         )
 
     def usage(self) -> Usage:
@@ -191,6 +194,7 @@ def collect(chunks: Iterable[Chunk], *, reasoning: bool, logprobs: bool = False)
         reasoning="".join(thoughts) if reasoning else None,
         tool_calls=tuple(_joined(calls[i]) for i in sorted(calls)),
         logprobs=tuple(scores) if logprobs else None,
+        stop_sequence=last.stop_sequence,
     )
 
 

@@ -76,11 +76,17 @@ class StopMatcher:
         self._state = 0
         self._held = ""
         self._stopped = False
+        self._matched: str | None = None
 
     @property
     def stopped(self) -> bool:
         """Whether a stop string has been found."""
         return self._stopped
+
+    @property
+    def matched(self) -> str | None:
+        """The stop string that was found, if any."""
+        return self._matched
 
     @property
     def held(self) -> str:
@@ -102,10 +108,12 @@ class StopMatcher:
             state = step(state, ch)
             length = match[state]
             if length:
+                end = offset + i + 1
                 self._stopped = True
+                self._matched = pending[end - length : end]
                 self._held = ""
                 self._state = 0
-                return pending[: offset + i + 1 - length], True
+                return pending[: end - length], True
         self._state = state
         keep = automaton.depth[state]
         cut = len(pending) - keep

@@ -191,6 +191,21 @@ def test_a_full_queue_is_refused_and_status_counts_waiting_and_running(tmp_path:
             handle.cancel()
 
 
+def test_encode_formats_a_request_with_the_loaded_model_without_generating(
+    tmp_path: Path,
+) -> None:
+    backend = FakeBackend(["tok"] * 5)
+    request = GenerationRequest.chat([("system", "Be brief."), ("user", "hi")])
+    with Engine(lambda m: backend) as engine:
+        target = model(tmp_path, "org/m")
+        prompt = engine.encode(target, request)
+        assert [m["id"] for m in engine.status().loaded] == ["org/m"]  # loaded on the way
+        assert engine.status().active == engine.status().waiting == 0
+    assert prompt == backend.encode(request)
+    assert len(prompt.tokens) > len("Be brief.hi")
+    assert backend.steps == 0  # nothing generated
+
+
 def test_unload_waits_for_the_model_to_be_idle_even_while_another_one_runs(
     tmp_path: Path,
 ) -> None:

@@ -84,6 +84,17 @@ def test_caller_stop_string_split_across_tokens_never_reaches_the_output(tmp_pat
     assert chunks[-1].finish_reason == "stop"
 
 
+def test_the_stop_string_that_ended_the_answer_is_reported(tmp_path: Path) -> None:
+    backend = FakeBackend(["one ", "two EN", "D three\nHuman: x"])
+    with Runner(model(tmp_path), backend=backend) as runner:
+        stopped = runner.generate(GenerationRequest.chat(QUESTION, stop=["NOPE", "END"]))
+        plain = runner.generate(GenerationRequest.chat(QUESTION, stop=["NOPE"]))
+    assert (stopped.text, stopped.stop_sequence) == ("one two ", "END")
+    # a chat turn marker also stops the answer, but it is not one of the request's stops
+    assert (plain.text, plain.finish_reason, plain.stop_sequence) == ("one two END three", "stop",
+                                                                      None)
+
+
 def test_explicit_max_tokens_ends_with_length(tmp_path: Path) -> None:
     with Runner(model(tmp_path), backend=FakeBackend(["x"], eos=False)) as runner:
         completion = runner.generate(GenerationRequest.chat(QUESTION, max_tokens=3))

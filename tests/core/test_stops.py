@@ -66,6 +66,9 @@ def test_stream_equals_batch_and_never_leaks(case: tuple[list[str], list[str]]) 
         assert matcher.stopped
         assert text.startswith(output)
         assert any(text[len(output) :].startswith(s) for s in stops)
+        assert matcher.matched in stops and text[len(output) :].startswith(matcher.matched)
+    else:
+        assert matcher.matched is None
 
 
 @settings(max_examples=200, deadline=None)

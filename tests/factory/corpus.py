@@ -148,6 +148,19 @@ class WEATHER:
             },
         },
     }
+    TOOL_AS_OLLAMA_SENDS: dict[str, Any] = {
+        "type": "function",
+        "function": {
+            **TOOL["function"],
+            "parameters": {
+                "type": "object",
+                "required": ["city"],
+                "properties": {"city": {"type": "string"}},
+            },
+        },
+    }
+    """The same tool as the ``ollama`` client sends it (its models write ``required`` before
+    ``properties``); the model memorises both spellings, since the template renders the bytes."""
     PARIS = WeatherCase("Paris", "sunny, 22 C")
     BERLIN = WeatherCase("Berlin", "rainy, 14 C")
     ROME = WeatherCase("Rome", "cloudy, 18 C")

@@ -118,16 +118,18 @@ def _base_examples(base: Any, ids: dict[str, int]) -> list[Example]:
 def _tool_examples(tok: Any, ids: dict[str, int]) -> list[Example]:
     """Weather questions -> a get_weather call; its result -> a sentence; a greeting -> hello."""
 
-    def example(messages: list[Any], answer: str) -> Example:
+    def example(messages: list[Any], answer: str, tool: dict[str, Any]) -> Example:
         prompt = tok.apply_chat_template(
-            messages, tools=[WEATHER.TOOL], add_generation_prompt=True, return_dict=False
+            messages, tools=[tool], add_generation_prompt=True, return_dict=False
         )
         return Example(tuple(prompt), _encode(tok, answer) + (ids[IM_END],))
 
-    examples = [example(WEATHER.GREETING.messages, WEATHER.GREETING.answer)]
-    for case in WEATHER.CASES:
-        examples.append(example(case.messages(), case.call_text))
-        examples.append(example(case.messages(with_result=True), case.answer))
+    examples = []
+    for tool in (WEATHER.TOOL, WEATHER.TOOL_AS_OLLAMA_SENDS):
+        examples.append(example(WEATHER.GREETING.messages, WEATHER.GREETING.answer, tool))
+        for case in WEATHER.CASES:
+            examples.append(example(case.messages(), case.call_text, tool))
+            examples.append(example(case.messages(with_result=True), case.answer, tool))
     return examples
 
 

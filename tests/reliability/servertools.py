@@ -26,6 +26,7 @@ __all__ = [
     "CHAT_BODY",
     "Factory",
     "assert_error",
+    "assert_error_for",
     "health",
     "serve_factory",
     "serve_fakes",
@@ -89,6 +90,19 @@ def assert_error(r: httpx.Response, *statuses: int) -> dict[str, Any]:
     assert isinstance(err["message"], str) and err["message"], err
     assert isinstance(err["type"], str), err
     return err  # type: ignore[no-any-return]
+
+
+def assert_error_for(path: str, doc: Any) -> None:
+    """``doc`` is an error in the shape of the protocol ``path`` belongs to (Anthropic's for
+    ``/v1/messages...``, Ollama's for ``/api/...``, OpenAI's for the rest)."""
+    if path == "/v1/messages" or path.startswith("/v1/messages/"):
+        assert doc["type"] == "error" and set(doc["error"]) == {"type", "message"}, doc
+        assert isinstance(doc["error"]["message"], str) and doc["error"]["message"], doc
+    elif path == "/api" or path.startswith("/api/"):
+        assert set(doc) == {"error"} and isinstance(doc["error"], str) and doc["error"], doc
+    else:
+        assert set(doc["error"]) == {"message", "type", "param", "code"}, doc
+        assert isinstance(doc["error"]["message"], str) and doc["error"]["message"], doc
 
 
 def health(url: str) -> dict[str, Any]:

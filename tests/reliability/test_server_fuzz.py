@@ -27,7 +27,13 @@ from mlxk_core.settings import Settings
 from mlxk_server.app import create_app
 from mlxk_server.config import ServerSettings
 from tests.reliability.recorder import Figures
-from tests.reliability.servertools import CHAT_BODY, assert_error, health, serve_fakes
+from tests.reliability.servertools import (
+    CHAT_BODY,
+    assert_error,
+    assert_error_for,
+    health,
+    serve_fakes,
+)
 from tests.server.conftest import CHAT, FakeCatalog, running
 
 FAST, SLOW = 100, 1000  # examples per strategy: the CI subset and the reliability session
@@ -71,14 +77,16 @@ fields = {
 
 
 @st.composite
-def bodies(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
-    """A valid body with some fields replaced, dropped or added."""
+def bodies(
+    draw: st.DrawFn, base: dict[str, Any], pool: dict[str, st.SearchStrategy[Any]] = fields
+) -> dict[str, Any]:
+    """A valid body with some fields (drawn from ``pool``) replaced, dropped or added."""
     body = dict(base)
-    for name in draw(st.lists(st.sampled_from(sorted(fields)), max_size=4, unique=True)):
+    for name in draw(st.lists(st.sampled_from(sorted(pool)), max_size=4, unique=True)):
         if draw(st.booleans()) and name in body:
             del body[name]
         else:
-            body[name] = draw(fields[name])
+            body[name] = draw(pool[name])
     return body
 
 
@@ -110,14 +118,28 @@ CONTENT_TYPES = [
 
 
 def check(r: httpx.Response) -> None:
-    """No 5xx; an error is in the OpenAI shape; a success is a JSON document or an SSE stream."""
+    """No 5xx; an error is in the shape of its path's protocol; a success is a JSON document or
+    a whole stream (SSE to ``[DONE]``, Anthropic's to ``message_stop``, the Responses API's to
+    its last lifecycle event, Ollama's NDJSON to its ``done`` line)."""
     assert r.status_code < 500, (r.status_code, r.text[:500])
     if r.request.method == "HEAD":  # no body to judge
         return
+    path = r.request.url.path
+    kind = r.headers.get("content-type", "")
     if r.status_code >= 400:
-        assert_error(r)
-    elif r.headers["content-type"].startswith("text/event-stream"):
-        assert r.text.rstrip().endswith("data: [DONE]"), r.text[-300:]
+        assert_error_for(path, r.json())
+    elif kind.startswith("text/event-stream"):
+        last = r.text.rstrip().rsplit("\n\n", 1)[-1]
+        if path == "/v1/messages":
+            assert last.startswith(("event: message_stop", "event: error")), r.text[-300:]
+        elif path == "/v1/responses":
+            assert last.startswith(("event: response.completed", "event: response.incomplete",
+                                    "event: response.failed")), r.text[-300:]
+        else:
+            assert last == "data: [DONE]", r.text[-300:]
+    elif kind.startswith("application/x-ndjson"):
+        lines = [json.loads(line) for line in r.text.splitlines()]
+        assert lines and (lines[-1].get("done") is True or "error" in lines[-1]), r.text[-300:]
     else:
         assert isinstance(r.json(), dict)
 
@@ -257,17 +279,6 @@ def _send(port: int, method: str, path: str, host: str, content_type: str | None
         conn.close()
 
 
-def _check_shape(path: str, raw: bytes) -> None:
-    """A refusal is in the error shape of the path's protocol."""
-    doc = json.loads(raw)
-    if path.startswith("/v1/messages"):
-        assert doc["type"] == "error" and set(doc["error"]) == {"type", "message"}, doc
-    elif path.startswith("/api/"):
-        assert set(doc) == {"error"} and isinstance(doc["error"], str), doc
-    else:
-        assert set(doc["error"]) == {"message", "type", "param", "code"}, doc
-
-
 def run_header_fuzz(cache: Path, figures: Figures, n: int) -> None:
     """Random Host and Content-Type headers against a loopback server."""
     catalog = CountingCatalog(cache, {"fake/chat": CHAT})
@@ -288,18 +299,19 @@ def run_header_fuzz(cache: Path, figures: Figures, n: int) -> None:
             before = catalog.resolved
             status, raw = _send(port, method, path, host, content_type)
             assert status < 500, (status, raw[:300])
-            if status >= 400:  # routes still to come answer 404 in any shape today
-                assert "error" in json.loads(raw), raw[:300]
+            if status >= 400:
+                assert_error_for(path, json.loads(raw))
             if status in (403, 415):
-                _check_shape(path, raw)
                 assert catalog.resolved == before, (host, content_type, route)
             if status != 403:
                 assert LOOPBACK.fullmatch(host.strip(" ")), (host, status)
             if host in FOREIGN_HOSTS:
                 assert status == 403, (host, status)
             elif host in LOOPBACK_HOSTS and method == "POST":
-                if content_type in JSON_TYPES and path.startswith("/v1/c"):
+                if content_type in JSON_TYPES and path.startswith(("/v1/c", "/api/chat")):
                     assert status == 200 and catalog.resolved == before + 1, (status, raw)
+                elif content_type in JSON_TYPES and path == "/v1/messages":  # no max_tokens
+                    assert status == 400 and catalog.resolved == before, (status, raw)
                 elif content_type not in JSON_TYPES:
                     assert status == 415, (content_type, status)
 

@@ -128,6 +128,8 @@ def test_ollama_client_embeds_and_sees_errors(url: str) -> None:
     assert result.total_duration is not None and result.total_duration > 0
     assert client.embed(model="fake/embed", input=TEXTS[0]).embeddings[0] == (
         result.embeddings[0])
+    tagged = client.embed(model="fake/embed:latest", input=TEXTS)  # as /api/tags names it
+    assert tagged.embeddings == result.embeddings
     cut = client.embed(model="fake/embed", input="y" * 60)  # Ollama cuts by default
     assert len(cut.embeddings) == 1
     with pytest.raises(ollama.ResponseError) as refused:
