@@ -23,10 +23,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, mypy --strict on the core, and the import contracts."""
+    """ruff, mypy --strict on the core and the server, and the import contracts."""
     _install(session)
     session.run("ruff", "check", "mlxk_core", "mlxk_cli", "mlxk_server", "tests", "noxfile.py")
-    session.run("mypy", "--strict", "mlxk_core")
+    session.run("mypy", "--strict", "mlxk_core", "mlxk_server")
     session.run("lint-imports")
 
 

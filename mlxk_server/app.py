@@ -17,7 +17,15 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from mlxk_core import BackendFactory, Engine, LoadedModel, MlxkError, TokenPolicy, backend_factory
+from mlxk_core import (
+    BackendFactory,
+    Engine,
+    LoadedEmbedder,
+    LoadedModel,
+    MlxkError,
+    TokenPolicy,
+    backend_factory,
+)
 from mlxk_server.auth import ApiKeyMiddleware
 from mlxk_server.config import ServerSettings
 from mlxk_server.errors import ApiError, error_response_for, from_mlxk
@@ -66,7 +74,7 @@ def _lifespan(conf: ServerSettings, backend: BackendFactory, catalog: Catalog | 
     return lifespan
 
 
-def _log_loaded(held: LoadedModel) -> None:
+def _log_loaded(held: LoadedModel | LoadedEmbedder) -> None:
     """Say what was loaded and how its weights are laid out; the BLAS hint, once."""
     layout = getattr(held.backend, "layout", None)
     log.info("loaded %s (weights: %s)", held.model.name,
