@@ -126,53 +126,52 @@ def _examples(n: int) -> settings:
 
 def run_fuzz(cache: Path, figures: Figures, n: int) -> None:
     """Every strategy against one server; afterwards it still serves."""
+
+    def judge(r: httpx.Response) -> None:
+        check(r)
+        figures.http(r, whole=r.request.method != "HEAD")
+
     with serve_fakes(cache) as url, httpx.Client(base_url=url, timeout=30) as client:
 
         @_examples(n)
         @given(bodies(CHAT_BODY))
         def chat(body: dict[str, Any]) -> None:
-            figures.input()
-            check(post(client, "/v1/chat/completions", body))
+            judge(post(client, "/v1/chat/completions", body))
 
         @_examples(n)
         @given(bodies({"model": "fake/chat", "prompt": "Once"}))
         def text(body: dict[str, Any]) -> None:
-            figures.input()
-            check(post(client, "/v1/completions", body))
+            judge(post(client, "/v1/completions", body))
 
         @_examples(n)
         @given(anything)
         def any_json(body: Any) -> None:
-            figures.input(2)
-            check(post(client, "/v1/chat/completions", body))
-            check(post(client, "/v1/completions", body))
+            judge(post(client, "/v1/chat/completions", body))
+            judge(post(client, "/v1/completions", body))
 
         @_examples(n)
         @given(st.text(max_size=300), st.sampled_from(["GET", "POST", "DELETE", "PUT", "HEAD"]))
         def paths(name: str, method: str) -> None:
-            figures.input(3)
-            check(client.get("/v1/models/" + quote(name, safe="/")))
-            check(client.request(method, "/" + quote(name, safe="/%")))
-            check(client.request(method, "/health?" + quote(name)))
+            judge(client.get("/v1/models/" + quote(name, safe="/")))
+            judge(client.request(method, "/" + quote(name, safe="/%")))
+            judge(client.request(method, "/health?" + quote(name)))
 
         @_examples(n)
         @given(st.binary(max_size=2000) | st.sampled_from(RAW), st.sampled_from(CONTENT_TYPES))
         def raw(data: bytes, content_type: str) -> None:
-            figures.input(2)
             headers = {"content-type": content_type}
-            check(client.post("/v1/chat/completions", content=data, headers=headers))
-            check(client.post("/v1/completions", content=data, headers=headers))
+            judge(client.post("/v1/chat/completions", content=data, headers=headers))
+            judge(client.post("/v1/completions", content=data, headers=headers))
 
         for strategy in (chat, text, any_json, paths, raw):
             strategy()
         for data in RAW:  # each fixed hostile body at least once, whatever hypothesis drew
             for path in ("/v1/chat/completions", "/v1/completions"):
-                figures.input()
-                check(client.post(path, content=data, headers={"content-type": "application/json"}))
+                judge(client.post(path, content=data, headers={"content-type": "application/json"}))
         assert health(url)["status"] == "ok"
         ok = client.post("/v1/chat/completions", json=CHAT_BODY)
         assert ok.json()["choices"][0]["message"]["content"] == "Hello, world!"
-        figures.served(figures.inputs_tried + 1)
+        figures.answer()
 
 
 def test_fuzz_every_endpoint_quick(hf_cache: Path, figures: Figures) -> None:
@@ -198,7 +197,7 @@ def test_wrong_methods_and_unknown_paths_are_openai_errors(
             ("POST", "/health", 405), ("DELETE", "/v1/models/fake/chat", 405),
             ("PUT", "/v1/completions", 405), ("GET", "/health/", 404),
         ]:
-            figures.input()
-            assert_error(httpx.request(method, url + path), status)
+            r = httpx.request(method, url + path)
+            assert_error(r, status)
+            figures.http(r)
         assert health(url)["status"] == "ok"
-        figures.served(8)
