@@ -5,7 +5,8 @@ SmolLM2-135M-Instruct and writes the raw figures as JSON and the Markdown report
 them. A full run of every bench writes ``build/benchmarks.json``, ``docs/benchmarks.md`` and
 README's headline block; a ``--quick`` or partial run (or one where a bench failed) writes
 ``build/benchmarks-partial.json`` and ``.md`` only, so the committed report always comes from
-a whole, full run. A bench module defines ``TITLE`` and ``run(ctx) -> list[Row]``.
+a whole, full run. ``--render JSON`` measures nothing and renders a run's JSON again (after a
+change to the report's layout). A bench module defines ``TITLE`` and ``run(ctx) -> list[Row]``.
 """
 
 from __future__ import annotations
@@ -70,29 +71,42 @@ def measure(names: Sequence[str], quick: bool) -> dict[str, Any]:
             "duration_s": time.time() - started, "sections": sections}
 
 
+def _whole(doc: dict[str, Any]) -> bool:
+    """Whether ``doc`` is a full run of every bench without a failure."""
+    failed = any("error" in s for s in doc["sections"])
+    return not doc["quick"] and doc["benches"] == list(ORDER) and not failed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure, write JSON and Markdown; exit 1 when a bench failed or none matched."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split(
         "\n")[0])
     parser.add_argument("names", nargs="*", help="run only benches whose name contains one")
     parser.add_argument("--quick", action="store_true", help="small sizes, for development")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="measure nothing: render the report from a run's JSON again")
     args = parser.parse_args(argv)
     names = [n for n in ORDER if not args.names or any(f in n for f in args.names)]
     if not names:
         print(f"no bench matches {args.names}; the benches: {', '.join(ORDER)}",
               file=sys.stderr)
         return 1
-    doc = measure(names, args.quick)
+    if args.render:
+        doc = json.loads(args.render.read_text(encoding="utf-8"))
+    else:
+        doc = measure(names, args.quick)
     failed = [s["key"] for s in doc["sections"] if "error" in s]
-    whole = not args.quick and list(names) == list(ORDER) and not failed
+    whole = _whole(doc)
     stem = ROOT / "build" / ("benchmarks" if whole else "benchmarks-partial")
     stem.parent.mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    if not args.render:
+        stem.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     page = render(doc)
     target = ROOT / "docs" / "benchmarks.md" if whole else stem.with_suffix(".md")
     target.write_text(page, encoding="utf-8")
     print(page)
-    print(f"wrote {stem.with_suffix('.json')} and {target}", file=sys.stderr)
+    print(f"wrote {target} (figures: {args.render or stem.with_suffix('.json')})",
+          file=sys.stderr)
     if whole and update_readme(ROOT / "README.md", doc):
         print("updated README.md's headline block", file=sys.stderr)
     if failed:

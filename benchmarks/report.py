@@ -170,7 +170,7 @@ def render(doc: dict[str, Any]) -> str:
                 row["better"], target_text(row), met_text(row),
             ]))
             if row["note"]:
-                notes.append(f"- {row['measure']}: {row['note']}")
+                notes.append(f"- {row['measure']}, against {row['peer']}: {row['note']}")
         if notes:
             lines += ["", *notes]
     return "\n".join(lines) + "\n"
