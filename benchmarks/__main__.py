@@ -64,7 +64,7 @@ def measure(names: Sequence[str], quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mlxk-bench-") as work:
         ctx = Context(QUICK if quick else FULL, Path(work), quick=quick, preload=preload)
         sections = [_section(name, ctx) for name in names]
-        model = ctx.models().description
+        model = ctx.model_description
     facts["machine"]["load_end"] = os.getloadavg()[0]
     return {**facts, "schema": 1, "quick": quick, "benches": list(names), "model": model,
             "formulas": FORMULAS, "started": started, "finished": time.time(),

@@ -134,6 +134,11 @@ class Context:
         """A seed no other measurement of this run has used (for fresh prompt text)."""
         return next(self._seeds)
 
+    @property
+    def model_description(self) -> str:
+        """What the model of this run was (or that it was never prepared)."""
+        return self._models.description if self._models else "not prepared in this run"
+
     def models(self) -> Models:
         """Fetch, import and derive the model once per run."""
         if self._models is None:
