@@ -49,7 +49,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: figures as ratios against the peer measured in the same run."""
+    """Benchmarks on the real SmolLM2: docs/benchmarks.md + build/benchmarks.json (`-- --quick`)."""
     _install(session)
     session.run("python", "-m", "benchmarks", *session.posargs)
 

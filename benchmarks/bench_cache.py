@@ -1,25 +1,30 @@
-"""Cache listing speed: `mlxk list --json` over 1,000 repos against huggingface_hub's scan.
+"""A big cache: `mlxk list --json` and the server's per-request cost on 1,000 repos.
 
-Both sides run as fresh subprocesses on the same synthetic cache (interpreter start and imports
-included, as a user meets them); each figure is the best of ``REPEATS`` runs.
+The cache holds the real model plus synthetic MLX, PyTorch and GGUF repos (some sharded, some
+with two revisions). `mlxk list --json` and `mlxk --version` run as fresh subprocesses against
+huggingface_hub's scan and import (interpreter start included, as a user meets them; best of
+a few runs). Then ``mlxk-serve`` answers one-token requests for the real model on that cache
+and on a cache holding the model alone: the median time per request on each.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.context import Context, Models, console_script
+from benchmarks.http import free_port, one_request, server
+from benchmarks.report import Row
+from benchmarks.text import fresh_text
 from mlxk_core.cache.store import store_snapshot
 from tests.factory import variants as v
 
-TITLE = "cache: mlxk list / --version vs huggingface_hub (best of 5, seconds)"
-REPOS = 1000
-REPEATS = 5
+TITLE = "A cache of many repos: listing, start-up and the server's per-request cost"
 
 
 def _repo_files(i: int, kind: str) -> dict[str, Path | bytes]:
@@ -50,7 +55,7 @@ def _repo_files(i: int, kind: str) -> dict[str, Path | bytes]:
     return files
 
 
-def build_cache(cache: Path, repos: int = REPOS) -> None:
+def build_cache(cache: Path, repos: int) -> None:
     """A realistic hub cache: MLX, PyTorch and GGUF repos, one in 20 with two revisions."""
     for i in range(repos):
         kind = "gguf" if i % 10 == 3 else "pytorch" if i % 10 in (5, 8) else "mlx"
@@ -63,7 +68,7 @@ def build_cache(cache: Path, repos: int = REPOS) -> None:
         store_snapshot(cache, repo_id, files)
 
 
-def best_of(cmd: list[str], env: dict[str, str], repeats: int = REPEATS) -> float:
+def best_of(cmd: list[str], env: dict[str, str], repeats: int) -> float:
     """The fastest wall time of ``repeats`` runs of ``cmd`` (output discarded)."""
     times = []
     for _ in range(repeats):
@@ -74,32 +79,48 @@ def best_of(cmd: list[str], env: dict[str, str], repeats: int = REPEATS) -> floa
     return min(times)
 
 
-def _mlxk() -> list[str]:
-    script = Path(sys.executable).with_name("mlxk")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mlxk_cli"]
+def _per_request(ctx: Context, models: Models, cache: Path, log: str) -> float:
+    """Median seconds of a one-token request to ``mlxk-serve`` serving ``cache``."""
+    env = {**models.env(), "HF_HUB_CACHE": str(cache)}
+    argv = [console_script("mlxk-serve"), "--port", str(port := free_port()), "--model",
+            models.gguf_repo, "--log-level", "warning"]
+    with server(argv, port, env, ctx.work / log) as url:
+        for _ in range(2):  # load and warm up: not timed
+            one_request(url, models.gguf_repo, fresh_text(models.tokenizer_json, 8, ctx.seed()))
+        return statistics.median(
+            one_request(url, models.gguf_repo, fresh_text(models.tokenizer_json, 8, ctx.seed()))
+            for _ in range(ctx.sizes.requests)
+        )
 
 
-def run() -> list[dict[str, object]]:
-    """Build the cache, time both pairs, return the table rows."""
-    with tempfile.TemporaryDirectory(prefix="mlxk-bench-") as tmp:
-        cache = Path(tmp) / "hub"
-        build_cache(cache)
-        env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_DISABLE_TELEMETRY": "1"}
-        scan = f"from huggingface_hub import scan_cache_dir; scan_cache_dir({str(cache)!r})"
-        mlxk_list = best_of([*_mlxk(), "list", "--json"], env)
-        hf_scan = best_of([sys.executable, "-c", scan], env)
-        version = best_of([*_mlxk(), "--version"], env)
-        hf_import = best_of([sys.executable, "-c", "import huggingface_hub"], env)
-    return [
-        _row(f"mlxk list --json ({REPOS} repos)", mlxk_list, "scan_cache_dir()", hf_scan, 1.5),
-        _row("mlxk --version", version, "import huggingface_hub", hf_import, None),
+def run(ctx: Context) -> list[Row]:
+    """Build the big cache, time both pairs, then the server on both caches."""
+    models, sizes = ctx.models(), ctx.sizes
+    big = ctx.work / "big-hub"
+    build_cache(big, sizes.repos - 1)
+    store_snapshot(big, models.gguf_repo, {p.name: p for p in models.gguf_snapshot.iterdir()})
+    env = {**os.environ, "HF_HUB_CACHE": str(big), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    scan = f"from huggingface_hub import scan_cache_dir; scan_cache_dir({str(big)!r})"
+    best = f"best of {sizes.repeats}"
+    rows = [
+        Row("cache.list", f"`mlxk list --json`, {sizes.repos:,} repos ({best})", "s",
+            best_of([console_script("mlxk"), "list", "--json"], env, sizes.repeats),
+            "`scan_cache_dir()` in a fresh Python", best_of([sys.executable, "-c", scan], env,
+                                                             sizes.repeats),
+            "lower", 1.5, headline=f"`mlxk list --json` on {sizes.repos:,} repos vs "
+            "`scan_cache_dir()`"),
+        Row("cache.version", f"`mlxk --version` ({best})", "s",
+            best_of([console_script("mlxk"), "--version"], env, sizes.repeats),
+            "`python -c \"import huggingface_hub\"`",
+            best_of([sys.executable, "-c", "import huggingface_hub"], env, sizes.repeats),
+            "lower"),
     ]
-
-
-def _row(what: str, ours: float, peer: str, theirs: float, target: float | None) -> dict[
-    str, object
-]:
-    ratio = ours / theirs
-    verdict = "-" if target is None else f"<= {target} ({'met' if ratio <= target else 'MISSED'})"
-    return {"measure": what, "seconds": ours, "peer": peer, "peer_seconds": theirs,
-            "ratio": ratio, "target": verdict}
+    on_big = _per_request(ctx, models, big, "mlxk-serve-big.log")
+    alone = _per_request(ctx, models, models.cache, "mlxk-serve-small.log")
+    rows.append(Row(
+        "cache.per_request", f"one-token request to mlxk-serve, cache of {sizes.repos:,} repos "
+        f"(median of {sizes.requests})", "s", on_big,
+        "the same request, cache of this run's 2 models", alone, "lower", 1.5,
+        headline=f"one-token request on a cache of {sizes.repos:,} repos vs a small cache",
+    ))
+    return rows

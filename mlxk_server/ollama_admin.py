@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from mlxk_core import CachedModel, ModelFacts, ResolvedModel
 from mlxk_core.version import __version__
@@ -22,7 +22,7 @@ from mlxk_server.handling import read_body
 from mlxk_server.ollama_names import iso_time, ollama_name, to_mlxk
 from mlxk_server.ollama_wire import ShowRequest
 
-__all__ = ["heartbeat", "ps", "refuse", "show", "tags", "version"]
+__all__ = ["ps", "refuse", "show", "tags", "version"]
 
 
 # mlxk's capability names -> Ollama's ("chat" has no Ollama name: every model chats there)
@@ -54,11 +54,6 @@ def _tag(model: CachedModel) -> dict[str, Any] | None:
     name = ollama_name(model.repo_id)
     return {"name": name, "model": name, "modified_at": iso_time(model.last_modified),
             "size": model.size_on_disk, "digest": rev.commit_hash, "details": _details(rev.facts)}
-
-
-async def heartbeat(request: Request) -> Response:
-    """``GET /``: the liveness line Ollama's clients probe for."""
-    return PlainTextResponse("Ollama is running (mlxk)")
 
 
 async def version(request: Request) -> Response:

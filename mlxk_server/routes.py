@@ -157,7 +157,6 @@ class _Fallback(Route):
 _ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 ROUTES = (
-    Route("/", _only("GET", ollama_admin.heartbeat), methods=_ANY),
     Route("/health", _only("GET", health), methods=_ANY),
     Route("/v1/loaded", _only("GET", loaded), methods=_ANY),
     Route("/v1/models", _only("GET", list_models), methods=_ANY),

@@ -33,7 +33,8 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> Figures:
-    """This test's counters: ``figures.served()``, ``.fault()``, ``.input()``, ``.failure()``."""
+    """This test's counters: ``figures.answer()``, ``.refusal()``, ``.http()``, ``.fault()``,
+    ``.failure()`` (definitions in ``tests/reliability/recorder.py``)."""
     found = Figures()
     request.node.stash[_FIGURES] = found
     return found
@@ -79,12 +80,7 @@ def pytest_runtest_makereport(
             case=callspec.id if callspec is not None else None,
             outcome=status,
             duration_s=round(item.stash.get(_DURATION, 0.0), 3),
-            figures={
-                "requests_served": figures.requests_served,
-                "faults_injected": figures.faults_injected,
-                "inputs_tried": figures.inputs_tried,
-                "failures": figures.failures,
-            },
+            figures=figures.as_dict(),
         )
     )
 

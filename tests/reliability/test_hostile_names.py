@@ -143,8 +143,6 @@ def test_hostile_names_are_never_loaded_nor_deleted(
     monkeypatch.chdir(world.cache)  # relative names start inside the cache
     for name in _names(world, model_paths=command != "run"):
         result = mlxk(command, name, *extra)
-        figures.input()
-        figures.served()
         assert result.exception is None or isinstance(result.exception, SystemExit), (
             name,
             result.exception,
@@ -154,6 +152,10 @@ def test_hostile_names_are_never_loaded_nor_deleted(
             assert result.stderr.startswith("Error: "), (name, result.stderr)
         assert "Traceback" not in result.stdout + result.stderr
         assert world.picture() == before, f"{command} {name!r} changed files outside the cache"
+        if result.exit_code == 0:  # show described an escaping repo
+            figures.answer()
+        else:
+            figures.refusal("CLI: exit 1, hostile model name")
     assert no_load == []
     assert cache_picture(world.cache / "models--mlx-community--Tiny-Chat-4bit") == legit
     assert (world.cache / "models--evil--linked").is_symlink()
@@ -163,15 +165,17 @@ def test_show_calls_escaping_repos_unhealthy(world: World, figures: Figures) -> 
     """A repo whose files link outside the cache is listed and shown as unhealthy, with why."""
     for repo in ("evil/escape", "evil/snaplink"):
         result = mlxk("show", repo, "--json")
-        figures.input()
-        figures.served()
         doc = json.loads(result.stdout)
         unhealthy = (doc["error"] or {}).get("type") == "unhealthy_model"
         assert unhealthy or doc["data"]["health"]["healthy"] is False, doc
         assert "outside the cache" in result.stdout
+        if unhealthy:
+            figures.refusal("CLI: exit 1, unhealthy model")
+        else:
+            figures.answer()
     listed = mlxk("list", "--all", "--health", "--json")
-    figures.served()
     assert "evil/linked" not in listed.stdout.replace("models--evil--linked", "")
+    figures.answer()
 
 
 @pytest.mark.reliability
@@ -188,8 +192,7 @@ def test_hostile_names_through_the_installed_mlxk(
         done = subprocess.run(
             [exe, "rm", name, "--force"], capture_output=True, text=True, timeout=60
         )
-        figures.input()
-        figures.served()
         assert done.returncode == 1, (name, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr
         assert world.picture() == before
+        figures.refusal("CLI: exit 1, hostile model name")

@@ -50,7 +50,8 @@ def test_rm_while_a_runner_is_generating(
     request = GenerationRequest.chat(QA.FRANCE.turns)
     with Runner(repo, settings=Settings.from_env()) as runner:
         alone = runner.generate(request).text
-        figures.served()
+        assert alone == QA.FRANCE.answer
+        figures.answer()
         gate, started, out = threading.Event(), threading.Event(), {}
         worker = threading.Thread(
             target=_generate_paused, args=(runner, request, gate, started, out), daemon=True
@@ -58,8 +59,7 @@ def test_rm_while_a_runner_is_generating(
         worker.start()
         assert started.wait(WAIT_S)
         removed = mlxk("rm", repo, "--force")
-        figures.fault()
-        figures.served()
+        figures.fault("model removed while in use")
         gate.set()
         worker.join(WAIT_S)
         assert not worker.is_alive()
@@ -69,12 +69,12 @@ def test_rm_while_a_runner_is_generating(
             assert isinstance(out["error"], MlxkError), out["error"]
         else:
             assert out["text"] == alone and out["finish"] == "stop"
-        figures.served()
+            figures.answer()
         assert runner.generate(GenerationRequest.chat(QA.GREETING.turns)).text == QA.GREETING.answer
-        figures.served()
+        figures.answer()
     with pytest.raises(ModelNotFound):
         Runner(repo, settings=Settings.from_env()).open()
-    figures.served()
+    figures.refusal("library: ModelNotFound")
 
 
 def test_rm_from_another_thread_during_free_running_generations(
@@ -101,15 +101,14 @@ def test_rm_from_another_thread_during_free_running_generations(
         worker.start()
         for _ in range(5):
             assert mlxk("rm", repo, "--force").exit_code == 0
-            figures.fault()
-            figures.served()
+            figures.fault("model removed while in use")
             install_model("chat")
         stop.set()
         worker.join(WAIT_S)
     assert not worker.is_alive()
     assert all(isinstance(e, MlxkError) for e in errors), errors
     assert answers and set(answers) == {QA.PIRATE.answer}
-    figures.served(len(answers))
+    figures.answer(len(answers))
 
 
 def _long_prompt(words: int) -> str:
@@ -124,10 +123,9 @@ def test_a_prompt_past_the_context_is_a_clear_error(
     clear line naming both lengths, no traceback, no attempt to generate."""
     repo = install_model("small-context")
     result = mlxk("run", repo, _long_prompt(words), "--temperature", "0")
-    figures.input()
-    figures.served()
     assert_told(result, "tokens", "context is 256 tokens")
     assert result.stdout == ""
+    figures.refusal("CLI: exit 1, prompt past the context")
 
 
 def _truncate_weights(cache: Path, repo: str) -> Path:
@@ -143,17 +141,16 @@ def test_truncated_weights_fail_cleanly_and_health_names_the_file(
     names the truncated file and exits 1."""
     repo = install_model("chat")
     _truncate_weights(hf_cache, repo)
-    figures.fault()
+    figures.fault("file damaged on disk")
     run = mlxk("run", repo, "hello", "--temperature", "0")
-    figures.served()
     assert_told(run, repo)
     health = mlxk("health", repo)
-    figures.served()
     assert health.exit_code == 1
     assert "model.safetensors" in health.stdout and "truncated" in health.stdout
+    figures.answer()  # health's verdict: unhealthy, naming the file
     everything = mlxk("health")
-    figures.served()
     assert everything.exit_code == 1 and "truncated" in everything.stdout
+    figures.answer()
     verdict = check_health(snapshot_dir(hf_cache, repo))
     assert not verdict.healthy and any("truncated" in r for r in verdict.reasons)
 
@@ -180,9 +177,9 @@ def test_damaged_model_files_never_crash_run_or_health(
         Path(os.path.realpath(snap / "config.json")).write_text("{not json")
     else:
         os.unlink(os.path.realpath(snap / "tokenizer.json"))
-    figures.fault()
+    figures.fault("file damaged on disk")
     run = mlxk("run", repo, "hello", "--temperature", "0")
     health = mlxk("health", repo)
-    figures.served(2)
     assert_told(run)
     assert health.exit_code == 1, health.stdout
+    figures.answer()  # health's verdict: unhealthy

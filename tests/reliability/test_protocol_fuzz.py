@@ -24,9 +24,10 @@ from tests.reliability.test_server_fuzz import (
     _examples,
     anything,
     bodies,
-    check,
+    judge,
     numbers,
     post,
+    post_raw,
     roles,
     stops,
     texts,
@@ -122,29 +123,25 @@ def run_protocol_fuzz(cache: Path, figures: Figures, n: int) -> None:
             @_examples(n)
             @given(bodies(base, pool))
             def run(body: dict[str, Any]) -> None:
-                figures.input()
-                check(post(client, path, body))
+                judge(post(client, path, body), figures)
 
             return run
 
         @_examples(n)
         @given(anything, st.sampled_from(POSTS))
         def any_json(body: Any, path: str) -> None:
-            figures.input()
-            check(post(client, path, body))
+            judge(post(client, path, body), figures)
 
         @_examples(n)
         @given(st.binary(max_size=500) | st.sampled_from(RAW), st.sampled_from(POSTS))
         def raw(data: bytes, path: str) -> None:
-            figures.input()
-            check(client.post(path, content=data, headers={"content-type": "application/json"}))
+            judge(post_raw(client, path, data), figures)
 
         @_examples(n)
         @given(st.sampled_from(["GET", "POST", "DELETE", "PUT", "HEAD"]),
                st.sampled_from([*POSTS, "/api/tags", "/api/ps", "/api/version"]))
         def methods(method: str, path: str) -> None:
-            figures.input()
-            check(client.request(method, path))
+            judge(client.request(method, path), figures)
 
         for run in (
             strategy("/v1/messages", ANTHROPIC, anthropic_fields),
@@ -161,7 +158,7 @@ def run_protocol_fuzz(cache: Path, figures: Figures, n: int) -> None:
                            ("/api/chat", OLLAMA_CHAT | {"stream": False})]:
             ok = client.post(path, json=body)
             assert ok.status_code == 200 and "Hello, world!" in ok.text, (path, ok.text)
-        figures.served(figures.inputs_tried + 3)
+            figures.answer()
 
 
 def test_fuzz_protocol_endpoints_quick(hf_cache: Path, figures: Figures) -> None:

@@ -59,18 +59,23 @@ FAULTS: dict[str, tuple[str, Callable[[bytes], Fault], str]] = {
 FAST = {"connection dropped mid-file, every retry", "LFS weights with a wrong sha256, right size"}
 
 
+def _fault_kind(fault: Fault) -> str:
+    return "connection dropped" if fault.drop_at is not None else (
+        "download damaged (wrong size or checksum)")
+
+
 def _second_pull_completes(hub: FakeHub, cache: Path, figures: Figures) -> None:
     for repo in hub.repos.values():
         repo.faults.clear()
     result = mlxk("pull", REPO)
-    figures.served()
     assert result.exit_code == 0, result.stderr
     assert "healthy" in result.stdout and "UNHEALTHY" not in result.stdout
     snapshot = next((cache / "models--org--tiny" / "snapshots").iterdir())
     assert {p.name: p.read_bytes() for p in snapshot.iterdir()} == FILES
+    figures.answer()
     listed = mlxk("list", "--health", "--json")
-    figures.served()
     assert "true" in listed.stdout.split('"healthy":')[1][:6]
+    figures.answer()
 
 
 @pytest.mark.parametrize(
@@ -86,12 +91,10 @@ def test_pull_fault_is_told_leaves_no_healthy_half_model_and_resumes(
     fault = hub.fault(REPO, name, make_fault(FILES[name]))
 
     result = mlxk("pull", REPO)
-    figures.served()
-    figures.fault(fault.hits)
+    figures.fault(_fault_kind(fault), fault.hits)
     assert fault.hits >= 1
     assert_told(result, phrase, f"mlxk pull {REPO}")
     assert_no_healthy_half_model(hf_cache)
-    figures.served()
     _second_pull_completes(hub, hf_cache, figures)
 
 
@@ -103,29 +106,26 @@ def test_a_corrupted_download_raises_pull_interrupted_and_keeps_the_good_files(
     hub.fault(REPO, WEIGHTS, Fault(body=_flip(FILES[WEIGHTS])))
     with pytest.raises(PullInterrupted, match=WEIGHTS) as info:
         pull(REPO, settings=settings)
-    figures.served()
-    figures.fault()
+    figures.fault("download damaged (wrong size or checksum)")
     assert f"mlxk pull {REPO}" in (info.value.hint or "")
     blobs = hf_cache / "models--org--tiny" / "blobs"
     kept = {p.name for p in blobs.iterdir()}
     assert len(kept) == len(FILES) - 2  # neither the weights nor config.json (fetched last)
     before = len(hub.requests)
     result = pull(REPO, settings=settings)
-    figures.served()
     assert result.health.healthy
     fetched = {r.path.rsplit("/", 1)[-1] for r in hub.requests[before:] if r.method == "GET"}
     assert "tokenizer.json" not in fetched and "README.md" not in fetched
+    figures.answer()
 
 
 def _told_disk_full_then_resumed(
     hub: FakeHub, cache: Path, figures: Figures, free_space: Callable[[], None]
 ) -> None:
     result = mlxk("pull", REPO)
-    figures.served()
-    figures.fault()
+    figures.fault("disk full")
     assert_told(result, "No space left on device", "free disk space")
     assert_no_healthy_half_model(cache)
-    figures.served()
     free_space()
     _second_pull_completes(hub, cache, figures)
 
@@ -158,6 +158,5 @@ def test_disk_full_simulated_in_process(
     free = enospc_after(monkeypatch, 100_000)
     with pytest.raises(CacheError, match="No space left"):
         pull(REPO, settings=Settings.from_env())
-    figures.served()
-    figures.fault()
+    figures.fault("disk full")
     _told_disk_full_then_resumed(hub, hf_cache, figures, free)

@@ -40,13 +40,13 @@ def test_prompts_past_the_context_are_a_clear_400(
         for path, body in bodies:
             for stream in (False, True):
                 r = client.post(path, json={**body, "stream": stream, "max_tokens": 10})
-                figures.input()
                 err = assert_error(r, 400)
                 assert err["code"] == "context_length_exceeded", err
                 assert "256" in err["message"], err
+                figures.http(r)
         doc = wait_idle(url)
         assert doc["problems"] == []
         ok = client.post("/v1/chat/completions",
                          json={"model": CTX_ID, "messages": QA.FRANCE.messages})
         assert ok.json()["choices"][0]["message"]["content"] == QA.FRANCE.answer
-        figures.served(5)
+        figures.http(ok)

@@ -63,7 +63,7 @@ def test_a_model_that_fails_to_load_is_released_and_the_next_load_works(
     factory, made = _first_then(lambda: FakeBackend(fail_on_load=True))
     with serve_fakes(hf_cache, factory) as url:
         err = assert_error(httpx.post(url + "/v1/chat/completions", json=CHAT_BODY), 500)
-        figures.fault()
+        figures.fault("backend raised an error")
         assert err["code"] == "model_load_failed" and "fake/chat" in err["message"]
         doc = health(url)
         assert doc["loaded"] == [] and not made[0].loaded
@@ -71,8 +71,8 @@ def test_a_model_that_fails_to_load_is_released_and_the_next_load_works(
             ("fake/chat", "model_load_failed")
         ]
         _ok(url)
+        figures.answer()
         assert health(url)["problems"] == []
-        figures.served(2)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
@@ -84,7 +84,7 @@ def test_a_model_that_fails_mid_generation_is_released_and_reloaded(
     factory, made = _first_then(lambda: FakeBackend(fail_at=2, eos=False))
     with serve_fakes(hf_cache, factory) as url:
         body = {**CHAT_BODY, "stream": stream}
-        figures.fault()
+        figures.fault("backend raised an error")
         if stream:
             with httpx.stream("POST", url + "/v1/chat/completions", json=body) as r:
                 events = list(stream_events(r))
@@ -98,8 +98,8 @@ def test_a_model_that_fails_mid_generation_is_released_and_reloaded(
         assert doc["loaded"] == [] and not made[0].loaded
         assert [p["code"] for p in doc["problems"]] == ["generation_failed"]
         _ok(url)
+        figures.answer()
         assert len(made) == 2 and made[1].loaded
-        figures.served(2)
 
 
 @pytest.fixture
@@ -144,11 +144,14 @@ def test_model_files_damaged_while_serving(
         base = {"model": BASE_ID, "prompt": STORY.prompt}
         assert httpx.post(url + "/v1/completions", json=base, timeout=60).status_code == 200
         _chat(url)  # the chat model is loaded now; the base model was swapped out
+        figures.answer()
         _damage(two_models, BASE_ID, how)
-        figures.fault()
+        figures.fault("model removed while in use" if how == "repo removed"
+                      else "file damaged on disk")
         r = httpx.post(url + "/v1/completions", json=base, timeout=60)
         if how == "repo removed":
             assert assert_error(r, 404)["code"] == "model_not_found"
+            figures.http(r)  # a removed model is not found: refused as intended
         else:
             err = assert_error(r, 500)
             assert err["code"] in ("unhealthy_model", "model_load_failed"), err
@@ -156,8 +159,8 @@ def test_model_files_damaged_while_serving(
             problems = {p["model"]: p["code"] for p in health(url)["problems"]}
             assert problems == {BASE_ID: err["code"]}
         _chat(url)
+        figures.answer()
         assert health(url)["status"] == "ok"
-        figures.served(4)
 
 
 def _events(r: httpx.Response) -> Iterator[dict[str, Any] | str]:
@@ -181,7 +184,7 @@ def test_rm_while_the_server_generates(two_models: Path, figures: Figures) -> No
             rm.start()
             rest = list(events)
             rm.join(60)
-        figures.fault()
+        figures.fault("model removed while in use")
         assert removed == [0]
         assert rest[-1] == "[DONE]"
         ends = [e for e in rest if isinstance(e, dict)
@@ -189,6 +192,7 @@ def test_rm_while_the_server_generates(two_models: Path, figures: Figures) -> No
         assert len(ends) == 1, ends
         again = httpx.post(url + "/v1/completions", json={**body, "stream": False}, timeout=60)
         assert assert_error(again, 404)["code"] == "model_not_found"
+        figures.http(again)
         _chat(url)
+        figures.answer()
         wait_idle(url)
-        figures.served(3)

@@ -150,60 +150,66 @@ def post(client: httpx.Client, path: str, body: Any) -> httpx.Response:
     return client.post(path, content=data, headers={"content-type": "application/json"})
 
 
+def post_raw(client: httpx.Client, path: str, data: bytes) -> httpx.Response:
+    """POST raw bytes declared as JSON."""
+    return client.post(path, content=data, headers={"content-type": "application/json"})
+
+
 def _examples(n: int) -> settings:
     return settings(max_examples=n, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck))
 
 
+def judge(r: httpx.Response, figures: Figures) -> None:
+    """Check a fuzzed request's response and count it (an answer, or a refusal by kind)."""
+    check(r)
+    figures.http(r, whole=r.request.method != "HEAD")
+
+
 def run_fuzz(cache: Path, figures: Figures, n: int) -> None:
     """Every strategy against one server; afterwards it still serves."""
+
     with serve_fakes(cache) as url, httpx.Client(base_url=url, timeout=30) as client:
 
         @_examples(n)
         @given(bodies(CHAT_BODY))
         def chat(body: dict[str, Any]) -> None:
-            figures.input()
-            check(post(client, "/v1/chat/completions", body))
+            judge(post(client, "/v1/chat/completions", body), figures)
 
         @_examples(n)
         @given(bodies({"model": "fake/chat", "prompt": "Once"}))
         def text(body: dict[str, Any]) -> None:
-            figures.input()
-            check(post(client, "/v1/completions", body))
+            judge(post(client, "/v1/completions", body), figures)
 
         @_examples(n)
         @given(anything)
         def any_json(body: Any) -> None:
-            figures.input(2)
-            check(post(client, "/v1/chat/completions", body))
-            check(post(client, "/v1/completions", body))
+            judge(post(client, "/v1/chat/completions", body), figures)
+            judge(post(client, "/v1/completions", body), figures)
 
         @_examples(n)
         @given(st.text(max_size=300), st.sampled_from(["GET", "POST", "DELETE", "PUT", "HEAD"]))
         def paths(name: str, method: str) -> None:
-            figures.input(3)
-            check(client.get("/v1/models/" + quote(name, safe="/")))
-            check(client.request(method, "/" + quote(name, safe="/%")))
-            check(client.request(method, "/health?" + quote(name)))
+            judge(client.get("/v1/models/" + quote(name, safe="/")), figures)
+            judge(client.request(method, "/" + quote(name, safe="/%")), figures)
+            judge(client.request(method, "/health?" + quote(name)), figures)
 
         @_examples(n)
         @given(st.binary(max_size=2000) | st.sampled_from(RAW), st.sampled_from(CONTENT_TYPES))
         def raw(data: bytes, content_type: str) -> None:
-            figures.input(2)
             headers = {"content-type": content_type}
-            check(client.post("/v1/chat/completions", content=data, headers=headers))
-            check(client.post("/v1/completions", content=data, headers=headers))
+            judge(client.post("/v1/chat/completions", content=data, headers=headers), figures)
+            judge(client.post("/v1/completions", content=data, headers=headers), figures)
 
         for strategy in (chat, text, any_json, paths, raw):
             strategy()
         for data in RAW:  # each fixed hostile body at least once, whatever hypothesis drew
             for path in ("/v1/chat/completions", "/v1/completions"):
-                figures.input()
-                check(client.post(path, content=data, headers={"content-type": "application/json"}))
+                judge(post_raw(client, path, data), figures)
         assert health(url)["status"] == "ok"
         ok = client.post("/v1/chat/completions", json=CHAT_BODY)
         assert ok.json()["choices"][0]["message"]["content"] == "Hello, world!"
-        figures.served(figures.inputs_tried + 1)
+        figures.answer()
 
 
 def test_fuzz_every_endpoint_quick(hf_cache: Path, figures: Figures) -> None:
@@ -229,10 +235,10 @@ def test_wrong_methods_and_unknown_paths_are_openai_errors(
             ("POST", "/health", 405), ("DELETE", "/v1/models/fake/chat", 405),
             ("PUT", "/v1/completions", 405), ("GET", "/health/", 404),
         ]:
-            figures.input()
-            assert_error(httpx.request(method, url + path), status)
+            r = httpx.request(method, url + path)
+            assert_error(r, status)
+            figures.http(r)
         assert health(url)["status"] == "ok"
-        figures.served(8)
 
 
 class CountingCatalog(FakeCatalog):
@@ -294,13 +300,13 @@ def run_header_fuzz(cache: Path, figures: Figures, n: int) -> None:
             routes,
         )
         def headers(host: str, content_type: str | None, route: tuple[str, str]) -> None:
-            figures.input()
             method, path = route
             before = catalog.resolved
             status, raw = _send(port, method, path, host, content_type)
             assert status < 500, (status, raw[:300])
             if status >= 400:
                 assert_error_for(path, json.loads(raw))
+                figures.refusal(f"HTTP {status}")
             if status in (403, 415):
                 assert catalog.resolved == before, (host, content_type, route)
             if status != 403:
@@ -317,7 +323,6 @@ def run_header_fuzz(cache: Path, figures: Figures, n: int) -> None:
 
         headers()
         assert health(url)["status"] == "ok"
-        figures.served(figures.inputs_tried + 1)
 
 
 def test_fuzz_hosts_and_content_types_quick(hf_cache: Path, figures: Figures) -> None:

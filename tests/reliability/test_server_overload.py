@@ -24,7 +24,7 @@ REFUSAL_S = 0.5  # a refused client hears so within this
 
 
 def _one(url: str, stream: bool, go: threading.Barrier,
-         out: list[tuple[int, float, str, str | None]]) -> None:
+         out: list[tuple[int, float, str, str | None, httpx.Response]]) -> None:
     body = {**CHAT_BODY, "stream": stream}
     with httpx.Client(base_url=url, timeout=60) as client:
         go.wait(30)  # every client is ready: they all ask at once
@@ -33,21 +33,21 @@ def _one(url: str, stream: bool, go: threading.Barrier,
             r = client.post("/v1/chat/completions", json=body)
             took = time.monotonic() - start
             text = r.json()["choices"][0]["message"]["content"] if r.status_code == 200 else ""
-            out.append((r.status_code, took, text, r.headers.get("retry-after")))
+            out.append((r.status_code, took, text, r.headers.get("retry-after"), r))
             return
         with client.stream("POST", "/v1/chat/completions", json=body) as r:
             took = time.monotonic() - start
             if r.status_code != 200:
                 r.read()
                 assert_error(r, 429)
-                out.append((r.status_code, took, "", r.headers.get("retry-after")))
+                out.append((r.status_code, took, "", r.headers.get("retry-after"), r))
                 return
             text = ""
             for line in r.iter_lines():
                 if line.startswith("data: {"):
                     delta = json.loads(line[6:])["choices"][0]["delta"]
                     text += delta.get("content") or ""
-            out.append((200, took, text, None))
+            out.append((200, took, text, None, r))
 
 
 def overload(cache: Path, figures: Figures, clients: int, rounds: int) -> None:
@@ -55,7 +55,7 @@ def overload(cache: Path, figures: Figures, clients: int, rounds: int) -> None:
     factory = lambda model: paced(0.03, script=PIECES)  # noqa: E731
     with serve_fakes(cache, factory, max_batch=2, max_queue=2) as url:
         for _ in range(rounds):
-            out: list[tuple[int, float, str, str | None]] = []
+            out: list[tuple[int, float, str, str | None, httpx.Response]] = []
             go = threading.Barrier(clients)
             threads = [threading.Thread(target=_one, args=(url, i % 2 == 0, go, out))
                        for i in range(clients)]
@@ -71,12 +71,12 @@ def overload(cache: Path, figures: Figures, clients: int, rounds: int) -> None:
             assert all(o[0] == 429 and int(o[3] or 0) >= 1 for o in refused), refused
             slowest = max(o[1] for o in refused)
             assert slowest < REFUSAL_S, f"a refusal took {slowest:.3f} s"
-            figures.served(len(served))
-            figures.fault(len(refused))
+            for o in (*served, *refused):
+                figures.http(o[4])
             wait_idle(url)
         r = httpx.post(url + "/v1/chat/completions", json=CHAT_BODY, timeout=30)
         assert r.json()["choices"][0]["message"]["content"] == ANSWER
-        figures.served()
+        figures.http(r)
 
 
 def test_overload_quick(hf_cache: Path, figures: Figures) -> None:

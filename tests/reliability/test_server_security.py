@@ -52,18 +52,19 @@ def test_hostile_model_names_are_never_loaded(world: World, figures: Figures) ->
                 client.get("/v1/models/" + quote(name, safe="/")),
                 client.get("/v1/models/" + quote(name, safe="")),
             ):
-                figures.input()
                 err = assert_error(r, 400, 404, 500)
                 if r.status_code == 500:  # an escaping repo: refused as unhealthy
                     assert err["code"] == "unhealthy_model", err
+                figures.http(r)
             assert factory.asked == [], (name, factory.asked)
         listed = {m["id"] for m in client.get("/v1/models").json()["data"]}
         assert listed == {LEGIT}
         ok = client.post("/v1/chat/completions", json={**CHAT_BODY, "model": LEGIT})
         assert ok.status_code == 200, ok.text
+        assert ok.json()["choices"][0]["message"]["content"], ok.text
+        figures.http(ok)
         assert [m.repo_id for m in factory.asked] == [LEGIT]
         assert health(url)["status"] == "ok"
-        figures.served(figures.inputs_tried + 2)
     assert world.picture() == before
     assert cache_picture(world.cache / "models--mlx-community--Tiny-Chat-4bit")
 
@@ -112,18 +113,21 @@ def test_api_key_guards_every_endpoint_and_never_leaks(
             for how in ("bearer", "header"):
                 for method, path in ENDPOINTS:
                     r = c.request(method, path, headers=_headers(key, how), json=CHAT_BODY)
-                    figures.input()
                     err = assert_error(r, 401)
                     assert err["code"] == "invalid_api_key"
+                    figures.http(r)
                     seen.append(r.text)
         assert len(compared) == len(WRONG) * 2 * len(ENDPOINTS)
         assert factory.asked == []
         for how in ("bearer", "header"):
-            assert c.get("/v1/models", headers=_headers(KEY, how)).status_code == 200
+            listed = c.get("/v1/models", headers=_headers(KEY, how))
+            assert listed.status_code == 200
+            assert listed.json()["object"] == "list"
+            figures.http(listed)
             failed = c.post("/v1/chat/completions", headers=_headers(KEY, how), json=CHAT_BODY)
             seen.append(failed.text)
             assert_error(failed, 500)  # the request got through the key check
-        figures.served(len(seen) + 1)
+            figures.fault("backend raised an error")  # its load fails, so failures get logged
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
     for text in (*seen, logged):
         assert KEY not in text and KEY[:12] not in text

@@ -83,7 +83,7 @@ def test_sigterm_under_load_exits_zero_and_leaves_nothing(
         children = psutil.Process(proc.pid).children(recursive=True)
         start = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        figures.fault()
+        figures.fault("process sent SIGTERM")
         code = proc.wait(timeout=BOUND_S + 5)
         took = time.monotonic() - start
         stop.set()
@@ -101,7 +101,7 @@ def test_sigterm_under_load_exits_zero_and_leaves_nothing(
     assert [c.error for c in clients if c.error] == []
     assert "Traceback" not in text, text
     assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    figures.served(sum(c.done for c in clients))
+    figures.answer(sum(c.done for c in clients))  # streams that ended with [DONE]
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/health")
     assert_port_free(port)

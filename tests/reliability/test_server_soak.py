@@ -123,7 +123,7 @@ def soak(url: str, figures: Figures, requests: int, clients: int, bound_s: float
         alone = {
             (e.answer, m): ask(client, Spec(e, m, False, None)) for e in QA.ALL for m in MAX_TOKENS
         }
-        figures.served(1 + len(alone))
+        figures.answer(1 + len(alone))
     specs = _specs(requests, seed=requests)
     outcomes: dict[int, Outcome] = {}
     errors: list[BaseException] = []
@@ -159,8 +159,8 @@ def soak(url: str, figures: Figures, requests: int, clients: int, bound_s: float
             assert want.text.startswith(got.text), (spec, got, want)
         else:
             assert (got.text, got.finish) == (want.text, want.finish), (spec, got, want)
-    figures.served(len(specs) - dropped)
-    figures.fault(dropped)
+    figures.answer(len(specs) - dropped)
+    figures.fault("connection dropped", dropped)
     assert dropped > 0 and elapsed < bound_s
     status = wait_idle(url)
     assert [m["id"] for m in status["loaded"]] == [CHAT_ID]
