@@ -30,7 +30,7 @@ from benchmarks.report import FORMULAS, render, update_readme
 from tests.reliability.recorder import git_commit
 
 ORDER = ("bench_runner", "bench_cpu", "bench_server", "bench_prefill", "bench_cache",
-         "bench_engine")
+         "bench_engine", "bench_agent", "bench_embed")
 
 
 def _about(module: Any) -> str:

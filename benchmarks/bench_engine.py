@@ -1,25 +1,40 @@
 """The library engine driven from threads, as a notebook would: no HTTP in between.
 
-``bench_engine_library`` is the place for the row "library Engine, N concurrent threads":
-aggregate tok/s and p95 time to first token of N threads submitting greedy requests to one
-``mlxk_core`` engine, against N threads each running bare ``mlx_lm.stream_generate`` (or
-mlx-lm's ``BatchGenerator``) on the same weights and BLAS. mlxk_core does not expose such an
-engine yet (issue 17), so it measures nothing and this section has no rows; no figure is
-made up in its place.
+N threads each submit one greedy completion of fresh text to one ``mlxk_core.Engine`` (the
+scheduler that also serves ``mlxk-serve`` and ``mlxk run``), against mlx-lm's own continuous
+batcher (``batch_generate``) on N prompts of the same size, with the same files, weight layout
+and BLAS, in the same process. The ratio is the engine's cost (or gain) over raw batching:
+threads, per-sequence decoding, chunked prefill and fair turns included.
 """
 
 from __future__ import annotations
 
-from benchmarks.context import Context
+from benchmarks.context import Context, worker
 from benchmarks.report import Row
 
 TITLE = "Library engine: N concurrent threads in one process"
 
 
 def bench_engine_library(ctx: Context) -> list[Row]:
-    """Rows for "library Engine, N concurrent threads" at ``ctx.sizes.levels`` threads; none
-    until ``mlxk_core`` has a public engine to submit requests to."""
-    return []
+    """Aggregate tok/s of N threads on one Engine vs ``batch_generate``, at each level."""
+    models, sizes = ctx.models(), ctx.sizes
+    rows = []
+    for threads in sizes.levels[1:]:
+        out = worker("engine", {
+            "cache": str(models.cache), "repo": models.gguf_repo,
+            "snapshot": str(models.gguf_snapshot), "tokenizer_json": str(models.tokenizer_json),
+            "threads": threads, "prompt_tokens": sizes.prompt_tokens,
+            "decode_tokens": sizes.client_tokens, "seed": ctx.seed() * 100,
+        }, models.env())
+        rows.append(Row(
+            f"engine.threads.{threads}", f"{threads} threads, aggregate tok/s "
+            f"({sizes.prompt_tokens}-token prompts, up to {sizes.client_tokens} tokens each)",
+            "tok/s", out["ours_aggregate"], "mlx_lm batch_generate (same weights, layout, BLAS)",
+            out["bare_aggregate"], "higher", 0.9 if threads == 8 else None,
+            note=f"tokens generated: {out['ours_generated']} (mlxk), "
+            f"{out['bare_generated']} (batch_generate)",
+        ))
+    return rows
 
 
 def run(ctx: Context) -> list[Row]:

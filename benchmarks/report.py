@@ -26,6 +26,7 @@ FORMULAS = {
     "they all send their requests to the end of the last stream",
     "time to first token": "from sending the request to the arrival of the first generated "
     "text; p95 is the nearest-rank 95th percentile over the clients",
+    "texts/s": "texts embedded / wall time of the call(s) that embedded them",
     "ratio": "mlxk ÷ peer; `better` says whether a higher or a lower ratio is good for mlxk, "
     "and a target is met when the ratio is on that side of it",
 }
@@ -37,7 +38,7 @@ class Row:
 
     key: str  # stable id, e.g. "cpu.gguf.decode"
     measure: str  # what was measured, with its size: "decode tok/s over 128 tokens"
-    unit: Literal["tok/s", "s"]
+    unit: Literal["tok/s", "s", "texts/s"]
     mlxk: float
     peer: str  # who the peer is: "bare mlx_lm (reference BLAS)"
     peer_value: float
@@ -68,7 +69,7 @@ def value_text(value: float, unit: str) -> str:
     if unit == "s":
         return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
     digits = 0 if value >= 100 else 1 if value >= 10 else 2
-    return f"{value:.{digits}f} tok/s"
+    return f"{value:.{digits}f} {unit}"
 
 
 def ratio_text(ratio: float | None) -> str:

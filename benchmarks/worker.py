@@ -4,6 +4,7 @@
         "snapshot": ..., "tokenizer_json": ..., "prompt_tokens": N, "decode_tokens": N,
         "seed": N}'
     python -m benchmarks.worker runner '{...}'   (see benchmarks.runner_worker)
+    python -m benchmarks.worker engine|schema '{...}'   (see benchmarks.engine_worker)
 
 Every measurement runs in a fresh process, so the bare peer runs MLX as installed (its bundled
 reference BLAS) and mlxk runs with the BLAS it finds, as users meet them, and nothing one
@@ -67,10 +68,14 @@ def main(argv: list[str]) -> int:
     command, args = argv[0], json.loads(argv[1])
     if command == "single":
         out = single(args)
-    else:
+    elif command == "runner":
         from benchmarks.runner_worker import runner_vs_bare
 
         out = runner_vs_bare(args)
+    else:
+        from benchmarks.engine_worker import engine_vs_batch, schema_vs_free
+
+        out = engine_vs_batch(args) if command == "engine" else schema_vs_free(args)
     print(json.dumps(out))
     return 0
 
