@@ -1,12 +1,17 @@
-"""The one place that picks a backend: MLX today (imported only when a model is first loaded)."""
+"""The one place that picks a backend: MLX today (imported only when a model is first loaded),
+or, in a sharded group's rank 0, the model sharded over the group."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mlxk_core.backends.base import Backend
 from mlxk_core.cache.records import ResolvedModel
 from mlxk_core.settings import Settings
+
+if TYPE_CHECKING:
+    from mlxk_core.backends.mlx_rank import ShardGroup
 
 __all__ = ["BackendFactory", "backend_factory"]
 
@@ -15,9 +20,20 @@ BackendFactory = Callable[[ResolvedModel], Backend]
 
 def backend_factory(
     settings: Settings | None = None, *, dtype: str | None = None,
-    dequantize: bool | None = None,
+    dequantize: bool | None = None, group: ShardGroup | None = None, sharding: str = "auto",
 ) -> BackendFactory:
-    """A factory of the default backend; ``dtype`` / ``dequantize`` override its weight layout."""
+    """A factory of the default backend; ``dtype`` / ``dequantize`` override its weight layout.
+
+    ``group`` (rank 0 of a joined :class:`~mlxk_core.backends.mlx_rank.ShardGroup`): every
+    model is sharded over it, ``sharding`` auto, tensor or pipeline.
+    """
+    if group is not None:
+        sharded = group
+
+        def make_sharded(model: ResolvedModel) -> Backend:
+            return sharded.backend_for(model, mode=sharding, dtype=dtype, dequantize=dequantize)
+
+        return make_sharded
 
     def make(model: ResolvedModel) -> Backend:
         from mlxk_core.backends.mlx import MlxBackend
