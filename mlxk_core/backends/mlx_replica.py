@@ -3,9 +3,11 @@
 Loading is a group decision. Each rank finds rank 0's snapshot in its own cache, checks that it
 can be sharded this many ways in a mode its architecture supports, and takes part in a roll
 call; every rank reads the same verdict from it, so all refuse together (naming the rank and
-the reason) or all load. The shard is loaded with ``mlx_lm.utils.sharded_load``, laid out the
-same way on every rank (rank 0's dtype, no memory-dependent choice) so every rank computes the
-same logits and samples the same token. Then a second roll call reports each rank's memory.
+the reason) or all load. The shard is loaded as ``mlx_lm.utils.sharded_load`` loads it (the
+architecture's own ``shard()`` or ``pipeline()``), parameter by parameter so no rank ever holds
+the whole model, and laid out the same way on every rank (rank 0's dtype, no memory-dependent
+choice) so every rank computes the same logits and samples the same token. Then a second roll
+call reports each rank's memory.
 Batch operations go to an :class:`~mlxk_core.backends.mlx_batch.MlxBatch`, as on one machine.
 """
 
@@ -167,25 +169,26 @@ class Replica:
         )
 
     def _read(self, path: Path, mode: str) -> tuple[Any, Any, dict[str, Any]]:
-        """This rank's shard, the tokenizer and the config."""
+        """This rank's shard, the tokenizer and the config.
+
+        What ``mlx_lm.utils.sharded_load`` does for a local folder (lazy load, ``shard`` or
+        ``pipeline``, then evaluate), but evaluating one parameter at a time: it evaluates them
+        all at once, and every rank then peaks at the whole model's size while loading.
+        """
         import mlx.core as mx
         import mlx_lm.utils as lm
+        from mlx.utils import tree_flatten
 
-        group = self.channel.group
-        no_code = {"trust_remote_code": False}
-        if mode == "pipeline" and not (path / "model.safetensors.index.json").is_file():
-            # sharded_load reads that index only to fetch this rank's files; a one-file
-            # checkpoint is all here, and lazy loading reads only this rank's layers
-            model, config = lm.load_model(path, lazy=True, strict=False)
-            model.model.pipeline(group)
-            mx.eval(model.parameters())
-            load_tokenizer: Any = lm.load_tokenizer  # untyped in mlx-lm
-            tokenizer = load_tokenizer(path, no_code, eos_token_ids=config.get("eos_token_id"))
-            return model, tokenizer, config
-        groups = {"tensor_group": group} if mode == "tensor" else {"pipeline_group": group}
-        model, tokenizer, config = lm.sharded_load(
-            str(path), return_config=True, tokenizer_config=no_code, **groups
-        )
+        model, config = lm.load_model(path, lazy=True, strict=False)
+        if mode == "tensor":
+            model.shard(self.channel.group)
+        else:
+            model.model.pipeline(self.channel.group)
+        for _, value in tree_flatten(model.parameters()):
+            mx.eval(value)
+        load_tokenizer: Any = lm.load_tokenizer  # untyped in mlx-lm
+        tokenizer = load_tokenizer(path, {"trust_remote_code": False},
+                                   eos_token_ids=config.get("eos_token_id"))
         return model, tokenizer, config
 
     # -- releasing -----------------------------------------------------------------------
