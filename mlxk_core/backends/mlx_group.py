@@ -19,7 +19,7 @@ from mlxk_core.distributed.env import BACKENDS, GroupEnv
 from mlxk_core.distributed.protocol import FRAME, pack_head, unpack_head
 from mlxk_core.errors import BackendUnavailable
 
-__all__ = ["ROLL_CALL", "Channel", "available_backends", "join_group"]
+__all__ = ["ROLL_CALL", "Channel", "available_backends", "collective_stream", "join_group"]
 
 ROLL_CALL = 4096
 """Bytes of each rank's document in a roll call."""
@@ -32,6 +32,19 @@ def available_backends() -> dict[str, bool]:
     return {name: bool(mx.distributed.is_available(name)) for name in BACKENDS}
 
 
+def collective_stream() -> Any:
+    """The one stream every collective of a rank runs on: mlx-lm's generation stream.
+
+    The forward pass runs there (``generate_step`` and ``BatchGenerator`` use it, and look one
+    token ahead asynchronously); a collective sent on another stream could reach the sockets
+    between two of the forward pass's, in another order on each rank. On one stream they run in
+    the order they are made, which is the same on every rank.
+    """
+    from mlx_lm.generate import generation_stream
+
+    return generation_stream
+
+
 class Channel:
     """The group as mlxk uses it: rank 0 sends, the others receive; everyone takes roll."""
 
@@ -39,6 +52,7 @@ class Channel:
         self.group = group
         self.rank = int(group.rank())
         self.size = int(group.size())
+        self.stream = collective_stream()
 
     def send(self, data: bytes) -> None:
         """Rank 0: hand ``data`` to every other rank."""
@@ -61,7 +75,7 @@ class Channel:
         if len(raw) > ROLL_CALL:
             raise ValueError(f"a roll-call document is {len(raw)} bytes, over {ROLL_CALL}")
         mine = np.frombuffer(raw.ljust(ROLL_CALL, b"\0"), dtype=np.uint8)
-        every = mx.distributed.all_gather(mx.array(mine), group=self.group)
+        every = mx.distributed.all_gather(mx.array(mine), group=self.group, stream=self.stream)
         mx.eval(every)
         data = bytes(np.array(every, copy=False))
         parts = [data[i * ROLL_CALL:(i + 1) * ROLL_CALL].rstrip(b"\0") for i in range(self.size)]
@@ -72,7 +86,7 @@ class Channel:
         import numpy as np
 
         mine = np.frombuffer(data if self.rank == 0 else bytes(len(data)), dtype=np.uint8)
-        total = mx.distributed.all_sum(mx.array(mine), group=self.group)
+        total = mx.distributed.all_sum(mx.array(mine), group=self.group, stream=self.stream)
         mx.eval(total)
         return bytes(np.array(total, copy=False))
 

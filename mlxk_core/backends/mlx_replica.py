@@ -80,6 +80,12 @@ class Replica:
 
     def apply(self, op: Op) -> Any:
         """Apply one operation; what it returns matters on rank 0 only."""
+        import mlx.core as mx
+
+        with mx.stream(self.channel.stream):  # every collective on one stream, in order
+            return self._apply(op)
+
+    def _apply(self, op: Op) -> Any:
         if isinstance(op, Load):
             return self._load(op)
         if isinstance(op, (Ping, Stop)):
@@ -184,7 +190,8 @@ class Replica:
             model.shard(self.channel.group)
         else:
             model.model.pipeline(self.channel.group)
-        for _, value in tree_flatten(model.parameters()):
+        parameters: Any = tree_flatten(model.parameters())
+        for _, value in parameters:
             mx.eval(value)
         load_tokenizer: Any = lm.load_tokenizer  # untyped in mlx-lm
         tokenizer = load_tokenizer(path, {"trust_remote_code": False},
