@@ -161,6 +161,8 @@ def serve(
         app = create_app(settings, backend=backend, group=group)
 
         def stop_engine() -> None:
+            if group is not None:  # a rank that died mid-step must not hold the shutdown
+                group.hurry()
             state = getattr(app.state, "mlxk", None)
             if state is not None:
                 state.engine.stop(timeout=0)

@@ -25,6 +25,8 @@ from mlxk_core.errors import GroupBroken, ShardingRefused
 
 __all__ = ["Driver"]
 
+_SLICE = 0.1  # how often a waiting call looks at its deadline
+
 
 @dataclass(eq=False)
 class _Job:
@@ -57,6 +59,7 @@ class Driver:
         self._broken: str | None = None
         self._current: _Job | None = None
         self._since = 0.0
+        self._hurry_until = float("inf")
         self._thread = threading.Thread(target=self._run, name="mlxk-rank0", daemon=True)
 
     @property
@@ -93,13 +96,22 @@ class Driver:
         limit = timeout or (self.load_timeout if isinstance(op, Load) else self.timeout)
         job = _Job(op, limit)
         self._jobs.put(job)
-        if not job.done.wait(limit + self._heartbeat + 1.0):
-            raise GroupBroken(self._break(
-                f"the other ranks stopped answering ({_name(op)} waited over {limit:.0f} s)"
-            ))
+        asked = time.monotonic()
+        deadline = asked + limit + self._heartbeat + 1.0  # it may queue behind a ping
+        while not job.done.wait(_SLICE):
+            if time.monotonic() > min(deadline, self._hurry_until):
+                raise GroupBroken(self._break(
+                    f"the other ranks stopped answering ({_name(op)} waited "
+                    f"{time.monotonic() - asked:.0f} s)"
+                ))
         if job.error is not None:
             raise job.error
         return job.result
+
+    def hurry(self, seconds: float = 2.0) -> None:
+        """The process is stopping: no call waits more than ``seconds`` from now (a rank that
+        died inside a forward pass can leave one waiting until its deadline otherwise)."""
+        self._hurry_until = min(self._hurry_until, time.monotonic() + seconds)
 
     def close(self, timeout: float = 3.0) -> bool:
         """Tell the other ranks to leave; whether this thread ended (False: stuck for good)."""

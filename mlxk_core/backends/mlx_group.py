@@ -19,7 +19,7 @@ from mlxk_core.distributed.env import BACKENDS, GroupEnv
 from mlxk_core.distributed.protocol import FRAME, pack_head, unpack_head
 from mlxk_core.errors import BackendUnavailable
 
-__all__ = ["ROLL_CALL", "Channel", "available_backends", "collective_stream", "join_group"]
+__all__ = ["ROLL_CALL", "Channel", "available_backends", "forward_stream", "join_group"]
 
 ROLL_CALL = 4096
 """Bytes of each rank's document in a roll call."""
@@ -32,27 +32,32 @@ def available_backends() -> dict[str, bool]:
     return {name: bool(mx.distributed.is_available(name)) for name in BACKENDS}
 
 
-def collective_stream() -> Any:
-    """The one stream every collective of a rank runs on: mlx-lm's generation stream.
-
-    The forward pass runs there (``generate_step`` and ``BatchGenerator`` use it, and look one
-    token ahead asynchronously); a collective sent on another stream could reach the sockets
-    between two of the forward pass's, in another order on each rank. On one stream they run in
-    the order they are made, which is the same on every rank.
-    """
+def forward_stream() -> Any:
+    """The stream a rank's forward passes run on: mlx-lm's generation stream (``generate_step``
+    and ``BatchGenerator`` use it and look one token ahead asynchronously; the replica runs its
+    prefill there too, so the model's collectives run in the order they are made)."""
     from mlx_lm.generate import generation_stream
 
     return generation_stream
 
 
 class Channel:
-    """The group as mlxk uses it: rank 0 sends, the others receive; everyone takes roll."""
+    """The group as mlxk uses it: rank 0 sends, the others receive; everyone takes roll.
+
+    A collective of mlxk's own first waits for the forward stream to drain, then runs on a
+    stream of its own: so it can never reach the sockets between two of the forward pass's (in
+    another order on each rank), and a rank that died shows as an error here. (On the forward
+    stream itself, a collective queued behind one that failed waits for ever.)
+    """
 
     def __init__(self, group: Any) -> None:
+        import mlx.core as mx
+
         self.group = group
         self.rank = int(group.rank())
         self.size = int(group.size())
-        self.stream = collective_stream()
+        self.forward = forward_stream()
+        self._own = mx.new_thread_local_stream(mx.default_device())
 
     def send(self, data: bytes) -> None:
         """Rank 0: hand ``data`` to every other rank."""
@@ -75,7 +80,8 @@ class Channel:
         if len(raw) > ROLL_CALL:
             raise ValueError(f"a roll-call document is {len(raw)} bytes, over {ROLL_CALL}")
         mine = np.frombuffer(raw.ljust(ROLL_CALL, b"\0"), dtype=np.uint8)
-        every = mx.distributed.all_gather(mx.array(mine), group=self.group, stream=self.stream)
+        mx.synchronize(self.forward)
+        every = mx.distributed.all_gather(mx.array(mine), group=self.group, stream=self._own)
         mx.eval(every)
         data = bytes(np.array(every, copy=False))
         parts = [data[i * ROLL_CALL:(i + 1) * ROLL_CALL].rstrip(b"\0") for i in range(self.size)]
@@ -86,7 +92,8 @@ class Channel:
         import numpy as np
 
         mine = np.frombuffer(data if self.rank == 0 else bytes(len(data)), dtype=np.uint8)
-        total = mx.distributed.all_sum(mx.array(mine), group=self.group, stream=self.stream)
+        mx.synchronize(self.forward)
+        total = mx.distributed.all_sum(mx.array(mine), group=self.group, stream=self._own)
         mx.eval(total)
         return bytes(np.array(total, copy=False))
 

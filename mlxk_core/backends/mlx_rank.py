@@ -123,6 +123,11 @@ class ShardGroup:
             "ranks": [dict(r) for r in loaded],
         }
 
+    def hurry(self, seconds: float = 2.0) -> None:
+        """Rank 0 is stopping: nothing waits on the other ranks more than ``seconds`` now."""
+        if self._driver is not None:
+            self._driver.hurry(seconds)
+
     def close(self, timeout: float = 3.0) -> bool:
         """Rank 0: tell the other ranks to leave; False when a thread is stuck in a collective
         (end the process with ``os._exit``)."""

@@ -82,7 +82,7 @@ class Replica:
         """Apply one operation; what it returns matters on rank 0 only."""
         import mlx.core as mx
 
-        with mx.stream(self.channel.stream):  # every collective on one stream, in order
+        with mx.stream(self.channel.forward):  # the model's collectives on one stream, in order
             return self._apply(op)
 
     def _apply(self, op: Op) -> Any:
