@@ -64,12 +64,12 @@ def serve_group(
 ) -> int:
     """Start the ranks with these flags; or, launched, join: rank 0 serves through ``serve``
     (``serve(settings, backend=, group=)``), the others follow and exit."""
-    env = detect_group(os.environ)
-    if env is None:
-        return _launch(_plan(args), argv)
     if not settings.preload:
         raise LaunchFailed("Sharded serving needs its model up front",
                            hint="add --model org/name")
+    env = detect_group(os.environ)
+    if env is None:
+        return _launch(_plan(args), argv)
     from mlxk_core.backends.factory import backend_factory
     from mlxk_core.backends.mlx_rank import ShardGroup
 
