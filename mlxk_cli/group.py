@@ -33,14 +33,18 @@ def _to_stderr(data: bytes) -> None:
     sys.stderr.buffer.flush()
 
 
-def launch(plan: LaunchPlan, args: Sequence[str], *, inherit_stdin: bool) -> int:
+def launch(
+    plan: LaunchPlan, args: Sequence[str], *, inherit_stdin: bool = False,
+    feed: bytes | None = None,
+) -> int:
     """Start every rank running ``mlxk args``; wait; a signal stops the whole group."""
     from mlxk_core.distributed.launch import start_group
 
     if os.environ.get(LAUNCHED) == "1":
         raise LaunchFailed("This rank was started by mlxk but found no group to join",
                            hint="check that mlx.launch runs here (`mlxk doctor`)")
-    group = start_group(plan, args, on_stderr=_to_stderr, inherit_stdin=inherit_stdin)
+    group = start_group(plan, args, on_stderr=_to_stderr, inherit_stdin=inherit_stdin,
+                        feed=feed)
     received: list[int] = []
 
     def stop(sig: int, _frame: object) -> None:
@@ -72,7 +76,8 @@ def plan_from(
 
 
 def take_part(
-    settings: Settings, plan: LaunchPlan, *, timeout: float, chat: bool
+    settings: Settings, plan: LaunchPlan, *, timeout: float, prompt: str | None,
+    interactive: bool,
 ) -> ShardGroup | None:
     """Run alone (None); or start the ranks with this command line and exit with what they
     did; or, launched, join the group: rank 0 gets it back, the others follow and exit."""
@@ -80,10 +85,7 @@ def take_part(
     if env is None:
         if not plan.wanted:
             return None
-        args = sys.argv[1:]
-        if chat and not {"-i", "--interactive"} & set(args):
-            args.append("--interactive")  # the launcher pipes stdin: a chat reads lines
-        raise typer.Exit(launch(plan, args, inherit_stdin=True))
+        raise typer.Exit(_launch_run(plan, sys.argv[1:], prompt=prompt, interactive=interactive))
     from mlxk_core.backends.mlx_rank import ShardGroup
 
     group = ShardGroup.join(env, settings, timeout=timeout)
@@ -91,6 +93,24 @@ def take_part(
         follow(group)
     lead(group)
     return group
+
+
+def _launch_run(plan: LaunchPlan, args: list[str], *, prompt: str | None,
+                interactive: bool) -> int:
+    """Start ``mlxk run`` on every rank. mlx.launch pipes its stdin to the ranks but never
+    passes the end of input on: a piped prompt goes on the command line instead, a piped chat
+    ends with ``exit``, and a chat at a terminal is read line by line (leave it with exit)."""
+    if sys.stdin.isatty() and prompt is None:
+        if not {"-i", "--interactive"} & set(args):
+            args.append("--interactive")
+        return launch(plan, args, inherit_stdin=True)
+    if interactive:
+        return launch(plan, args, feed=sys.stdin.buffer.read() + b"\nexit\n")
+    if prompt is None or prompt == "-":
+        text = sys.stdin.read()
+        text = text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
+        args = [a for a in args if a != "-"] + ["--", text]
+    return launch(plan, args)
 
 
 def follow(group: ShardGroup) -> NoReturn:

@@ -88,8 +88,8 @@ def run_model(
         with cli_errors("run", json_mode=json_out):
             settings = Settings.from_env()
             plan = plan_from(ranks, hosts, hostfile, backend, sharding)
-            group = take_part(settings, plan, timeout=rank_timeout,
-                              chat=prompt is None and sys.stdin.isatty())
+            group = take_part(settings, plan, timeout=rank_timeout, prompt=prompt,
+                              interactive=interactive)
             opts = RunOptions(
                 params=GenerationParams(
                     max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed

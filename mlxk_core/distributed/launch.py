@@ -114,9 +114,10 @@ def check_reachable(hosts: Sequence[str], *, timeout: float = 10.0) -> None:
 
 def start_group(
     plan: LaunchPlan, args: Sequence[str], *, on_stderr: Callable[[bytes], None],
-    inherit_stdin: bool = False,
+    inherit_stdin: bool = False, feed: bytes | None = None,
 ) -> Launch:
-    """Check the flags and the hosts, then start every rank running ``mlxk args``."""
+    """Check the flags and the hosts, then start every rank running ``mlxk args``; ``feed``
+    (or this process's own stdin, ``inherit_stdin``) goes to every rank's stdin."""
     plan.check()
     launcher = find_launcher()
     hostfile: Path | None = None
@@ -130,7 +131,8 @@ def start_group(
     elif plan.hostfile is not None:
         check_reachable(hostfile_hosts(plan.hostfile))
     argv = launcher_argv(plan, rank_command(args), launcher=launcher, hostfile=hostfile)
-    launch = Launch(argv, on_stderr=on_stderr, inherit_stdin=inherit_stdin, remove=hostfile)
+    launch = Launch(argv, on_stderr=on_stderr, inherit_stdin=inherit_stdin, feed=feed,
+                    remove=hostfile)
     launch.start()
     return launch
 
@@ -140,14 +142,17 @@ class Launch:
 
     def __init__(
         self, argv: Sequence[str], *, on_stderr: Callable[[bytes], None],
-        inherit_stdin: bool = False, grace: float = 6.0, remove: Path | None = None,
+        inherit_stdin: bool = False, feed: bytes | None = None, grace: float = 6.0,
+        remove: Path | None = None,
     ) -> None:
         """``on_stderr`` receives the group's stderr as it comes (the ranks' messages);
+        ``feed``: bytes for the ranks' stdin (mlx.launch never passes an end of input on);
         ``remove``: a file to delete once the group has ended (a generated hostfile)."""
         self._argv = list(argv)
         self._remove = remove
         self._on_stderr = on_stderr
         self._inherit_stdin = inherit_stdin
+        self._feed = feed
         self._grace = grace
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
@@ -161,10 +166,16 @@ class Launch:
 
     def start(self) -> None:
         """Start the launcher in a session of its own."""
+        stdin = subprocess.PIPE if self._feed is not None else subprocess.DEVNULL
         self._proc = subprocess.Popen(
             self._argv, start_new_session=True, stderr=subprocess.PIPE,
-            stdin=None if self._inherit_stdin else subprocess.DEVNULL,
+            stdin=None if self._inherit_stdin else stdin,
         )
+        if self._feed is not None and self._proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                self._proc.stdin.write(self._feed)
+            with contextlib.suppress(BrokenPipeError):
+                self._proc.stdin.close()
         self._reader = threading.Thread(target=self._read, name="mlxk-launch", daemon=True)
         self._reader.start()
 

@@ -26,11 +26,11 @@ def one_process(cache: Path, question: str, **params: object) -> str:
 
 
 def run(
-    cache: Path, *args: str, command: list[str] | None = None
+    cache: Path, *args: str, command: list[str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     argv = command or [console_script("mlxk")]
     return subprocess.run([*argv, "run", CHAT, *args], env=env_for(cache), capture_output=True,
-                          text=True, timeout=240)
+                          text=True, timeout=240, input=stdin)
 
 
 def test_greedy_text_over_two_ranks_is_the_one_process_text(chat_cache: Path) -> None:
@@ -60,3 +60,14 @@ def test_under_mlx_launch_itself(chat_cache: Path) -> None:
     done = run(chat_cache, question, "--temperature", "0", command=launcher)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == one_process(chat_cache, question, temperature=0)
+
+
+@pytest.mark.slow
+def test_a_piped_prompt_and_a_piped_chat(chat_cache: Path) -> None:
+    done = run(chat_cache, "--temperature", "0", "--ranks", "2", stdin=QA.FRANCE.question + "\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == QA.FRANCE.answer
+    turns = "".join(f"{text}\n" for role, text in QA.NAME_RECALL.turns if role == "user")
+    done = run(chat_cache, "-i", "--temperature", "0", "--ranks", "2", stdin=turns)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == [QA.NAME_INTRO.answer, QA.NAME_RECALL.answer]
