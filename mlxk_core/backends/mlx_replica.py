@@ -96,7 +96,7 @@ class Replica:
         if isinstance(op, Open):
             self._close_batch()
             self.batch = MlxBatch(self._need_model(), self._store, max_batch=op.max_batch,
-                                  prefill_chunk=op.prefill_chunk)
+                                  prefill_chunk=op.prefill_chunk, one_prompt_per_eval=True)
             return None
         if isinstance(op, Close):
             self._close_batch()

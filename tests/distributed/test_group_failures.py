@@ -65,11 +65,16 @@ class Streaming(threading.Thread):
             self.error = exc
         self.ended = time.monotonic()
 
-    def wait_for_chunks(self, n: int = 5) -> None:
+    @classmethod
+    def begin(cls, served: Served, chunks: int = 5) -> Streaming:
+        """A streamed generation, once it has produced ``chunks`` chunks."""
+        stream = cls(served)
+        stream.start()
         deadline = time.monotonic() + 60
-        while self.chunks < n:
+        while stream.chunks < chunks:
             assert time.monotonic() < deadline, "the stream did not start"
             time.sleep(0.05)
+        return stream
 
 
 def _whole(served: Served, into: list[Any]) -> Callable[[], None]:
@@ -92,9 +97,7 @@ def test_a_killed_rank_gives_503s_within_10_s_then_the_group_ends(
     with serve_group(babble_cache, BABBLER, tmp_path / "log", "--rank-timeout", "10") as served:
         ranks = ranks_of(served.proc.pid)
         everything = served.everything()
-        stream = Streaming(served)
-        stream.start()
-        stream.wait_for_chunks()
+        stream = Streaming.begin(served)
         whole: list[Any] = []
         waiter = threading.Thread(target=_whole(served, whole), daemon=True)
         waiter.start()
@@ -120,9 +123,7 @@ def test_a_rank_that_stops_answering_gives_503s_and_health_says_so(
     with serve_group(babble_cache, BABBLER, tmp_path / "log", "--rank-timeout", "3") as served:
         ranks = ranks_of(served.proc.pid)
         everything = served.everything()
-        stream = Streaming(served)
-        stream.start()
-        stream.wait_for_chunks()
+        stream = Streaming.begin(served)
         ranks[1].send_signal(signal.SIGSTOP)
         stopped = time.monotonic()
         stream.join(30)
@@ -150,9 +151,7 @@ def test_sigterm_to_the_launcher_leaves_no_process(babble_cache: Path, tmp_path:
     with serve_group(babble_cache, BABBLER, tmp_path / "log", command=launcher) as served:
         assert len(ranks_of(served.proc.pid)) == 2
         everything = served.everything()
-        stream = Streaming(served)
-        stream.start()
-        stream.wait_for_chunks()
+        stream = Streaming.begin(served)
         served.proc.send_signal(signal.SIGTERM)  # mlx.launch dies at once; its ranks see it
         assert wait_gone(everything, within=10) == []
         stream.join(10)
@@ -163,9 +162,7 @@ def test_sigterm_to_the_launcher_leaves_no_process(babble_cache: Path, tmp_path:
 def test_sigterm_to_mlxk_ends_a_busy_group_cleanly(babble_cache: Path, tmp_path: Path) -> None:
     with serve_group(babble_cache, BABBLER, tmp_path / "log") as served:
         everything = served.everything()
-        stream = Streaming(served)
-        stream.start()
-        stream.wait_for_chunks()
+        stream = Streaming.begin(served)
         served.proc.send_signal(signal.SIGTERM)
         assert wait_gone(everything, within=10) == []
         assert served.proc.wait(5) == 128 + signal.SIGTERM

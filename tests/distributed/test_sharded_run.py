@@ -11,7 +11,7 @@ import pytest
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.runner import Runner
 from mlxk_core.settings import Settings
-from tests.distributed.conftest import CHAT, env_for
+from tests.distributed.conftest import CHAT, env_for, random_model
 from tests.factory import QA
 from tests.programs import console_script
 
@@ -71,3 +71,26 @@ def test_a_piped_prompt_and_a_piped_chat(chat_cache: Path) -> None:
     done = run(chat_cache, "-i", "--temperature", "0", "--ranks", "2", stdin=turns)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == [QA.NAME_INTRO.answer, QA.NAME_RECALL.answer]
+
+
+@pytest.mark.slow
+def test_pipeline_parallel_gives_the_one_process_text(tmp_path: Path) -> None:
+    """An architecture with ``pipeline()`` (an untrained ministral3: each rank runs half of
+    its layers), sampling with a seed so that any difference in the logits shows."""
+    folder = random_model(tmp_path / "m3", "ministral3", num_hidden_layers=4, rope_parameters={
+        "rope_type": "default", "rope_theta": 10000.0, "llama_4_scaling_beta": 0.1,
+        "original_max_position_embeddings": 8192,
+    })
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    args = ["run", str(folder), "Hello there", "--temperature", "1.0", "--top-p", "1",
+            "--seed", "3", "--max-tokens", "30"]
+
+    def mlxk(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([console_script("mlxk"), *args, *flags], env=env_for(cache),
+                              capture_output=True, text=True, timeout=240)
+
+    alone, sharded = mlxk(), mlxk("--ranks", "2", "--sharding", "pipeline", "-v")
+    assert alone.returncode == 0 and sharded.returncode == 0, sharded.stderr
+    assert "pipeline parallel over 2 ranks" in sharded.stderr
+    assert sharded.stdout == alone.stdout and len(alone.stdout.strip()) > 10

@@ -11,10 +11,11 @@ import httpx
 import openai
 import pytest
 
+from mlxk_core.cache.store import store_snapshot
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.runner import Runner
 from mlxk_core.settings import Settings
-from tests.distributed.conftest import CHAT, Served, serve_group
+from tests.distributed.conftest import CHAT, Served, random_model, serve_group
 from tests.factory import QA, Exchange
 
 EXCHANGES = (QA.FRANCE, QA.GREETING, QA.PIRATE, QA.NAME_RECALL)
@@ -82,3 +83,34 @@ def test_health_shows_the_group_and_what_each_rank_holds(served: Served) -> None
     assert [r["rank"] for r in ranks] == [0, 1]
     assert all(r["weights"] > 0 for r in ranks)
     assert "tensor parallel over 2 ranks" in served.log.read_text()
+
+
+@pytest.mark.slow
+def test_pipeline_parallel_serves_concurrent_seeded_requests_as_one_process(
+    tmp_path: Path,
+) -> None:
+    """Pipeline ranks exchange activations point to point: concurrent prompts fed together
+    must reach them in one order (an untrained ministral3; seeded sampling shows any slip)."""
+    folder = random_model(tmp_path / "m3", "ministral3", num_hidden_layers=4, rope_parameters={
+        "rope_type": "default", "rope_theta": 10000.0, "llama_4_scaling_beta": 0.1,
+        "original_max_position_embeddings": 8192,
+    })
+    cache = tmp_path / "hub"
+    store_snapshot(cache, "test-org/m3", {p.name: p for p in sorted(folder.iterdir())})
+    questions = ["Hello there", "Tell me a story", "What is my name?", "hi"]
+    params = {"temperature": 1.0, "top_p": 1.0, "seed": 5, "max_tokens": 25}
+    with Runner("test-org/m3", settings=Settings(cache_dir=cache)) as runner:
+        alone = [runner.generate(GenerationRequest.chat([("user", q)], **params)).text
+                 for q in questions]
+    with serve_group(cache, "test-org/m3", tmp_path / "log", "--sharding", "pipeline") as served:
+        client = openai.OpenAI(base_url=served.url + "/v1", api_key="unused", max_retries=0)
+
+        def ask(question: str) -> str:
+            done = client.chat.completions.create(
+                model="test-org/m3", messages=[{"role": "user", "content": question}], **params
+            )
+            return done.choices[0].message.content or ""
+
+        with ThreadPoolExecutor(len(questions)) as pool:
+            assert list(pool.map(ask, questions)) == alone
+        assert "pipeline parallel over 2 ranks" in served.log.read_text()
