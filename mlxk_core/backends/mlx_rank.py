@@ -115,12 +115,12 @@ class ShardGroup:
     def describe(self) -> dict[str, Any]:
         """The group as ``/health`` shows it: backend, ranks and hosts, status, memory."""
         broken = self.broken
-        loaded = self._backend.ranks if self._backend is not None and self._backend.loaded else ()
+        held = self._backend if self._backend is not None and self._backend.loaded else None
         return {
             "backend": self.env.backend, "size": self.size, "hosts": list(self.hosts),
             "status": "broken" if broken else "ok", "problem": broken,
-            "mode": self._backend.mode if loaded and self._backend else None,
-            "ranks": [dict(r) for r in loaded],
+            "mode": held.mode if held is not None else None,
+            "ranks": [dict(r) for r in held.ranks] if held is not None else [],
         }
 
     def hurry(self, seconds: float = 2.0) -> None:
