@@ -124,15 +124,14 @@ def follow(group: ShardGroup) -> NoReturn:
 
 
 def lead(group: ShardGroup) -> None:
-    """Rank 0: drive the group; Ctrl-C, and SIGTERM (from the launcher, or sent here when the
-    launcher is gone), stop it without waiting long on the others, who are told to leave."""
+    """Rank 0: drive the group; SIGTERM (from the launcher, or sent here when the launcher is
+    gone) stops it as Ctrl-C does, without waiting long on the others, who are told to leave."""
     from mlxk_core.distributed.launch import watch_parent
 
     def interrupt(_sig: int, _frame: object) -> None:
-        group.hurry()  # a rank that died mid-step must not hold the way out
+        group.hurry()  # leaving for good: a rank that died mid-step must not hold the way out
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))
     group.start()
