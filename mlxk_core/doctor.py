@@ -1,4 +1,5 @@
-"""What mlxk runs on here: platform, MLX versions, device, BLAS, memory and the cache folder."""
+"""What mlxk runs on here: platform, MLX versions, device, BLAS, memory, the cache folder, and
+the distributed backends that can shard a model over several processes or hosts."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class Diagnosis:
     cache_dir: Path
     fast_path: str
     problems: tuple[str, ...] = ()
+    distributed: tuple[tuple[str, bool], ...] = ()  # (backend, available) for ring, mpi, ...
+    launcher: str | None = None  # mlx.launch, which starts the ranks of a sharded model
 
     @property
     def ok(self) -> bool:
@@ -62,6 +65,21 @@ def _fast_path(device: DeviceKind | None, blas: BlasInfo) -> str:
     )
 
 
+def _distributed(device: DeviceKind | None) -> tuple[tuple[tuple[str, bool], ...], str | None]:
+    """Which ``mlx.core.distributed`` backends MLX can start here, and the launcher."""
+    if device is None:
+        return (), None
+    from mlxk_core.backends.mlx_group import available_backends
+    from mlxk_core.distributed.launch import find_launcher
+    from mlxk_core.errors import BackendUnavailable
+
+    try:
+        launcher: str | None = find_launcher()[0]
+    except BackendUnavailable:
+        launcher = None
+    return tuple(available_backends().items()), launcher
+
+
 def diagnose(settings: Settings) -> Diagnosis:
     """Inspect this machine the way the mlx backend will use it (loads the BLAS, imports mlx)."""
     blas = ensure_blas(settings.blas)
@@ -74,6 +92,7 @@ def diagnose(settings: Settings) -> Diagnosis:
         problems.append(f"MLX is not usable: {exc}")
     if device == "cpu" and not blas.optimized:
         problems.append(BLAS_HINT)
+    distributed, launcher = _distributed(device)
     return Diagnosis(
         platform=f"{platform.system()} {platform.release()} {platform.machine()}",
         python=sys.version.split()[0],
@@ -85,4 +104,6 @@ def diagnose(settings: Settings) -> Diagnosis:
         cache_dir=settings.cache_dir,
         fast_path=_fast_path(device, blas),
         problems=tuple(problems),
+        distributed=distributed,
+        launcher=launcher,
     )

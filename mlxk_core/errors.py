@@ -11,10 +11,13 @@ each class to an exit code or an HTTP status; the core only raises.
      +-- InvalidRequest           bad generation parameters or request shape
      |    +-- ContextOverflow     the prompt leaves no room to generate
      +-- ModelLoadError           weights or tokenizer failed to load
+     |    +-- ShardingRefused     the ranks of a sharded group cannot run this model together
      +-- GenerationError          the backend failed while generating
+     |    +-- GroupBroken         a rank of the sharded group died or stopped answering
      +-- EngineBusy               too many requests are waiting in the engine's queue
      +-- EngineStopped            the engine is shutting down or stopped
      +-- BackendUnavailable       mlx / mlx_lm missing or unusable on this machine
+     +-- LaunchFailed             the ranks of a sharded group could not be started
      +-- CacheError               reading or changing the cache failed
      +-- HubError                 talking to the Hugging Face hub failed
      |    +-- RepoNotFound        no such repo (or revision) on the hub
@@ -36,14 +39,17 @@ __all__ = [
     "EngineStopped",
     "GatedRepo",
     "GenerationError",
+    "GroupBroken",
     "HubError",
     "ImportFailed",
     "InvalidRequest",
+    "LaunchFailed",
     "MlxkError",
     "ModelLoadError",
     "ModelNotFound",
     "PullInterrupted",
     "RepoNotFound",
+    "ShardingRefused",
     "UnhealthyModel",
     "UnsafePath",
 ]
@@ -143,10 +149,29 @@ class ModelLoadError(MlxkError):
     code = "model_load_failed"
 
 
+class ShardingRefused(ModelLoadError):
+    """The ranks of a sharded group cannot run this model together (set-up, before loading)."""
+
+    code = "sharding_refused"
+
+
 class GenerationError(MlxkError):
     """The backend failed while generating."""
 
     code = "generation_failed"
+
+
+class GroupBroken(GenerationError):
+    """A rank of the sharded group died or stopped answering: the group cannot generate."""
+
+    code = "group_broken"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"The sharded model is unavailable: {reason}",
+            hint="restart the group (every rank); check the other hosts' logs",
+        )
 
 
 class EngineBusy(MlxkError):
@@ -175,6 +200,12 @@ class BackendUnavailable(MlxkError):
     """mlx / mlx_lm are missing or unusable here."""
 
     code = "backend_unavailable"
+
+
+class LaunchFailed(MlxkError):
+    """The ranks of a sharded group could not be started (a host, the launcher, the flags)."""
+
+    code = "launch_failed"
 
 
 class CacheError(MlxkError):

@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -49,9 +50,12 @@ class State:
     engine: Engine
     problems: Problems
     keep_alive: KeepAlive = field(default_factory=KeepAlive)
+    group: Any = None  # rank 0's ShardGroup when the model is sharded: its ``broken``, ``describe``
 
 
-def _lifespan(conf: ServerSettings, backend: BackendFactory, catalog: Catalog | None) -> object:
+def _lifespan(
+    conf: ServerSettings, backend: BackendFactory, catalog: Catalog | None, group: Any
+) -> object:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         cat = catalog or Catalog(conf.core, conf.models)
@@ -62,7 +66,7 @@ def _lifespan(conf: ServerSettings, backend: BackendFactory, catalog: Catalog | 
             fair_share=conf.fair_share, idle_unload=conf.idle_unload, on_load=_log_loaded,
         )
         engine.start()
-        app.state.mlxk = State(conf, cat, engine, Problems())
+        app.state.mlxk = State(conf, cat, engine, Problems(), group)
         try:
             if conf.preload:
                 engine.load(cat.resolve(conf.preload))
@@ -79,6 +83,9 @@ def _log_loaded(held: LoadedModel | LoadedEmbedder) -> None:
     layout = getattr(held.backend, "layout", None)
     log.info("loaded %s (weights: %s)", held.model.name,
              layout.reason if layout is not None else "as stored")
+    for rank in getattr(held.backend, "ranks", ()):  # a sharded model: what each rank holds
+        log.info("rank %d (%s): %.1f MB in use, peak %.1f MB while loading", rank["rank"],
+                 rank["host"], rank["weights"] / 1e6, rank["peak"] / 1e6)
     hint = getattr(held.backend, "blas_hint", None)
     text = hint() if callable(hint) else None
     if text:
@@ -106,11 +113,13 @@ def create_app(
     *,
     backend: BackendFactory | None = None,
     catalog: Catalog | None = None,
+    group: Any = None,
 ) -> Starlette:
     """The server app; ``settings`` None reads them from the environment now.
 
     ``backend`` builds the backend of each model loaded; None: the MLX backend with the core
-    settings (BLAS) and the layout overrides of ``settings``.
+    settings (BLAS) and the layout overrides of ``settings``. ``group``: rank 0 of a sharded
+    group, reported by ``/health``; while it is broken requests get a 503.
     """
     conf = settings or ServerSettings.from_env()
     if backend is None:
@@ -129,7 +138,7 @@ def create_app(
     return Starlette(
         routes=list(ROUTES),
         middleware=middleware,
-        lifespan=_lifespan(conf, backend, catalog),  # type: ignore[arg-type]
+        lifespan=_lifespan(conf, backend, catalog, group),  # type: ignore[arg-type]
         exception_handlers={
             ApiError: _api_error, MlxkError: _mlxk_error, Exception: _server_error,
         },

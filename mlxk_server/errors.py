@@ -14,6 +14,7 @@ from mlxk_core import (
     BackendUnavailable,
     EngineBusy,
     EngineStopped,
+    GroupBroken,
     InvalidRequest,
     MlxkError,
     ModelNotFound,
@@ -74,6 +75,7 @@ _STATUS: tuple[tuple[type[MlxkError], int, str], ...] = (
     (InvalidRequest, 400, "invalid_request_error"),
     (UnhealthyModel, 500, "server_error"),
     (BackendUnavailable, 503, "server_error"),
+    (GroupBroken, 503, "server_error"),
 )
 
 

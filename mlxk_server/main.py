@@ -11,15 +11,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlxk_core.backends.cpu_fastpath import COMPUTE_DTYPES
+from mlxk_core.errors import MlxkError
 from mlxk_server.config import ServerSettings
+from mlxk_server.group import add_group_arguments, in_group, serve_group
 from mlxk_server.security import host_name, is_loopback
 from mlxk_server.signals import SignalWatch
+
+if TYPE_CHECKING:
+    from mlxk_core.backends.factory import BackendFactory
+    from mlxk_core.backends.mlx_rank import ShardGroup
 
 __all__ = ["add_arguments", "build_parser", "main", "serve", "settings_from_args"]
 
@@ -56,6 +64,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    "model's own, inferred from its chat template)")
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"])
+    add_group_arguments(p)
     return p
 
 
@@ -128,10 +137,22 @@ def _server(config: Any, on_exit: Callable[[], None], *, watched: bool) -> Any:
     return Server(config)
 
 
-def serve(settings: ServerSettings) -> int:
-    """Run the server until SIGINT/SIGTERM; returns 0 after a clean shutdown."""
+def serve(
+    settings: ServerSettings, *, backend: BackendFactory | None = None,
+    group: ShardGroup | None = None,
+) -> int:
+    """Run the server until SIGINT/SIGTERM; returns 0 after a clean shutdown.
+
+    ``group``: this is rank 0 of a sharded group (``backend`` shards over it); it starts
+    driving once signals are taken, and stops as on SIGTERM when its launcher is gone.
+    """
     with SignalWatch() as signals:  # first: every thread started later inherits the mask
         _configure_logging(settings.log_level)
+        if group is not None:
+            from mlxk_core.distributed.launch import watch_parent
+
+            group.start()
+            watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))
         if not is_loopback(settings.host) and not settings.api_key:
             log.warning("listening on %s without an API key: anyone who can reach this address "
                         "can use the server; set --api-key (MLXK_API_KEY)", settings.host)
@@ -140,9 +161,11 @@ def serve(settings: ServerSettings) -> int:
 
         from mlxk_server.app import create_app
 
-        app = create_app(settings)
+        app = create_app(settings, backend=backend, group=group)
 
         def stop_engine() -> None:
+            if group is not None:  # a rank that died mid-step must not hold the shutdown
+                group.hurry()
             state = getattr(app.state, "mlxk", None)
             if state is not None:
                 state.engine.stop(timeout=0)
@@ -163,8 +186,16 @@ def serve(settings: ServerSettings) -> int:
 def main(argv: Sequence[str] | None = None, prog: str = "mlxk-serve") -> None:
     """Console entry point of ``mlxk-serve`` (``mlxk serve`` calls it with its arguments)."""
     parser = build_parser(prog)
-    settings = settings_from_args(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    settings = settings_from_args(args)
     bad = [name for name in settings.allowed_hosts if name != "*" and host_name(name) is None]
     if bad:
         parser.error(f"--allowed-hosts / MLXK_ALLOWED_HOSTS: not a host name: {', '.join(bad)}")
-    raise SystemExit(serve(settings))
+    if not in_group(args):
+        raise SystemExit(serve(settings))
+    try:
+        code = serve_group(settings, args, sys.argv[1:] if argv is None else argv, serve)
+    except MlxkError as exc:
+        sys.stderr.write(f"{prog}: error: {exc}\n")
+        code = 1
+    raise SystemExit(code)

@@ -13,7 +13,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from mlxk_core.cache.records import CachedModel
-from mlxk_core.errors import ModelNotFound
+from mlxk_core.errors import GroupBroken, ModelNotFound
 from mlxk_core.version import __version__
 from mlxk_server import anthropic, ollama, ollama_admin, responses
 from mlxk_server.auth import has_key
@@ -49,15 +49,21 @@ def _model_doc(model: CachedModel) -> dict[str, Any]:
 
 
 async def health(request: Request) -> Response:
-    """Liveness and version; what is loaded, the queue and problems too, to holders of the key."""
+    """Liveness and version; what is loaded, the queue, problems and the sharded group too, to
+    holders of the key. 503 while a sharded model's group is broken."""
     state = _state(request)
     doc: dict[str, Any] = {"status": "ok", "version": __version__}
+    broken = state.group.broken if state.group is not None else None
+    if broken:  # a sharded model that lost a rank serves nothing: say so (503)
+        doc.update(status="unavailable", problem=f"The sharded model is unavailable: {broken}")
     key = state.settings.api_key
     if key is None or has_key(request.scope, key):
         status = state.engine.status()
         doc.update(loaded=list(status.loaded), waiting=status.waiting, active=status.active,
                    problems=state.problems.describe())
-    return JSONResponse(doc)
+        if state.group is not None:
+            doc["group"] = state.group.describe()
+    return JSONResponse(doc, status_code=503 if broken else 200)
 
 
 async def loaded(request: Request) -> Response:
@@ -86,6 +92,9 @@ async def _complete(request: Request, wire: type[ChatCompletionRequest | Complet
     state = _state(request)
     body = _parse(wire, await _body(request, state.settings.max_body_bytes))
     core = to_core(body)
+    broken = state.group.broken if state.group is not None else None
+    if broken:
+        raise GroupBroken(broken)
     problems = state.problems
     try:
         model = await run_in_threadpool(state.catalog.resolve, body.model)

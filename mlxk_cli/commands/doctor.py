@@ -2,8 +2,9 @@
 
 JSON ``data``: ``{"ok": bool, "platform", "python", "backend": {"name": "mlx", "mlx",
 "mlx_lm"}, "device": "cpu" | "metal" | "cuda" | null, "blas": {"kind", "path", "optimized",
-"detail"}, "memory": {"total", "available"}, "cache_dir", "fast_path", "problems": [str, ...]}``
-with sizes in bytes. Exit 1 when MLX cannot run here.
+"detail"}, "memory": {"total", "available"}, "cache_dir", "fast_path", "distributed":
+{"backends": {"ring": bool, "mpi": bool, "jaccl": bool, "nccl": bool}, "launcher": path |
+null}, "problems": [str, ...]}`` with sizes in bytes. Exit 1 when MLX cannot run here.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def as_dict(found: Diagnosis) -> dict[str, Any]:
         "memory": {"total": found.memory.total, "available": found.memory.available},
         "cache_dir": str(found.cache_dir),
         "fast_path": found.fast_path,
+        "distributed": {"backends": dict(found.distributed), "launcher": found.launcher},
         "problems": list(found.problems),
     }
 
@@ -86,6 +88,7 @@ def _print(found: Diagnosis) -> None:
         ("Memory", f"{human_size(found.memory.available)} available of "
                    f"{human_size(found.memory.total)}"),
         ("CPU fast path", found.fast_path),
+        ("Distributed", _distributed_text(found)),
         ("Cache", escape(str(found.cache_dir))),
     ]
     out = Table(box=None, show_header=False, pad_edge=False)
@@ -94,6 +97,15 @@ def _print(found: Diagnosis) -> None:
     console.print(out)
     for problem in found.problems:
         err_console.print(f"[yellow]Note:[/] {escape(problem)}")
+
+
+def _distributed_text(found: Diagnosis) -> str:
+    usable = [name for name, ok in found.distributed if ok]
+    missing = [name for name, ok in found.distributed if not ok]
+    text = ", ".join(usable) or "[yellow]none[/]"
+    if missing:
+        text += f" [dim](not here: {', '.join(missing)})[/]"
+    return text + ("" if found.launcher else " [yellow]- mlx.launch not found[/]")
 
 
 def register(app: typer.Typer) -> None:

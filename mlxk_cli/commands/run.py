@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from mlxk_cli.errors import EXIT_INTERRUPTED
+
+if TYPE_CHECKING:
+    from mlxk_core.backends.mlx_rank import ShardGroup
+    from mlxk_core.generation.runner import Runner
+    from mlxk_core.settings import Settings
 
 
 def run_model(
@@ -42,6 +48,22 @@ def run_model(
         help="Hold quantized weights dense in memory [default: on CPU with a fast BLAS, when "
         "they fit].",
     ),
+    ranks: int | None = typer.Option(
+        None, "--ranks", help="Shard the model over N processes on this machine (mlx.launch)."
+    ),
+    hosts: str | None = typer.Option(
+        None, "--hosts", help="Shard over these hosts, one rank each: h1,h2 (ssh, mlx.launch)."
+    ),
+    hostfile: str | None = typer.Option(
+        None, "--hostfile", help="Shard over the hosts of an mlx.launch hostfile."
+    ),
+    backend: str | None = typer.Option(
+        None, "--backend", help="Distributed backend: ring, mpi, jaccl or nccl [default: "
+        "mlx.launch's: nccl with CUDA, else ring]."
+    ),
+    sharding: str = typer.Option(
+        "auto", "--sharding", help="auto, tensor or pipeline (auto: tensor where supported)."
+    ),
     json_schema: str | None = typer.Option(
         None, "--json-schema", help="Answer with JSON that follows this JSON schema file."
     ),
@@ -56,25 +78,35 @@ def run_model(
         None, "--tool-parser", help="mlx-lm tool parser for the model's call markup "
         "[default: inferred from its chat template]."
     ),
+    rank_timeout: float = typer.Option(
+        60.0, "--rank-timeout", min=1.0,
+        help="Seconds to wait for the other ranks (to join, or for one step).",
+    ),
 ) -> None:
     """Run a cached model: stream an answer to PROMPT, or chat without one.
 
     Without PROMPT and with a terminal on stdin, an interactive chat starts (exit, quit or
     Ctrl-D leave, /clear forgets the history). Ctrl-C stops a generation: in a chat you are back
-    at the prompt, otherwise mlxk exits with 130.
+    at the prompt, otherwise mlxk exits with 130. With --ranks, --hosts or --hostfile (or under
+    mlx.launch) the model is split over several processes: memory per process shrinks, speed
+    does not grow.
     """
     from mlxk_cli.agent_files import load_schema, load_tools
     from mlxk_cli.agent_files import tool_choice as choice_of
     from mlxk_cli.chat import RunOptions, chat_loop, single_shot
     from mlxk_cli.errors import cli_errors
+    from mlxk_cli.group import plan_from, settle, take_part
     from mlxk_cli.output import write
     from mlxk_core.generation.request import GenerationParams
-    from mlxk_core.generation.runner import Runner
     from mlxk_core.settings import Settings
 
-    code = 0
+    code, group = 0, None
     try:
         with cli_errors("run", json_mode=json_out):
+            settings = Settings.from_env()
+            plan = plan_from(ranks, hosts, hostfile, backend, sharding)
+            group = take_part(settings, plan, timeout=rank_timeout, prompt=prompt,
+                              interactive=interactive)
             opts = RunOptions(
                 params=GenerationParams(
                     max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed
@@ -91,16 +123,43 @@ def run_model(
             chat = prompt is None and (interactive or sys.stdin.isatty())
             piped = prompt == "-" or (prompt is None and not chat)
             text = _without_final_newline(sys.stdin.read()) if piped else prompt
-            settings = Settings.from_env()
-            with Runner(model, settings=settings, dtype=dtype, dequantize=dequantize,
-                        tool_parser=tool_parser) as runner:
+            layout = (dtype, dequantize, tool_parser)
+            with _runner(model, settings, layout, group, sharding) as runner:
                 _report_backend(runner.backend, verbose)
                 code = chat_loop(runner, opts) if chat else single_shot(runner, text or "", opts)
     except KeyboardInterrupt:
         write("\n[interrupted]\n", err=True)
         code = EXIT_INTERRUPTED
+    except typer.Exit as exc:
+        code = exc.exit_code
+        raise
+    finally:
+        if group is not None:
+            settle(group, code)
     if code:
         raise typer.Exit(code)
+
+
+def _runner(
+    model: str, settings: Settings, overrides: tuple[str | None, bool | None, str | None],
+    group: ShardGroup | None, sharding: str,
+) -> Runner:
+    """The Runner: one process, or rank 0 of a group with the model sharded over it.
+
+    ``overrides``: the compute dtype, dequantizing, and the tool parser (None: automatic).
+    """
+    from mlxk_core.generation.runner import Runner, resolve_model
+
+    dtype, dequantize, tool_parser = overrides
+    if group is None:
+        return Runner(model, settings=settings, dtype=dtype, dequantize=dequantize,
+                      tool_parser=tool_parser)
+    from mlxk_core.backends.factory import backend_factory
+
+    resolved = resolve_model(model, settings)
+    factory = backend_factory(settings, dtype=dtype, dequantize=dequantize,
+                              tool_parser=tool_parser, group=group, sharding=sharding)
+    return Runner(resolved, settings=settings, backend=factory(resolved))  # type: ignore[arg-type]
 
 
 def _without_final_newline(text: str) -> str:
@@ -118,6 +177,11 @@ def _report_backend(backend: object, verbose: bool) -> None:
         write(f"[mlxk] BLAS: {blas.kind}{where}\n", err=True, dim=True)
     if verbose and layout is not None:
         write(f"[mlxk] weights: {layout.reason}\n", err=True, dim=True)
+    if verbose:
+        from mlxk_cli.group import describe_ranks
+
+        for line in describe_ranks(backend):
+            write(f"[mlxk] {line}\n", err=True, dim=True)
     hint = getattr(backend, "blas_hint", None)
     text = hint() if callable(hint) else None
     if text:

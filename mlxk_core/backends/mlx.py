@@ -36,7 +36,7 @@ from mlxk_core.generation.constrained import GrammarCompiler, TokenMatcher
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.settings import Settings
 
-__all__ = ["MlxBackend", "release_thread"]
+__all__ = ["MlxBackend", "encode_request", "make_detokenizer", "model_info", "release_thread"]
 
 
 def _import_mlx(settings: Settings | None) -> tuple[BlasInfo, Any, Any]:
@@ -113,7 +113,6 @@ class MlxBackend:
                 f"Could not load '{name}': {exc}",
                 hint=f"run `mlxk health {name}`; an unsupported architecture needs a newer mlx-lm",
             ) from exc
-        tools = tool_format(tokenizer, self._tool_parser)
         self.device = self._device or current_device()
         files, dense_bytes = describe_model(model)
         self.layout = choose_layout(
@@ -122,20 +121,10 @@ class MlxBackend:
             dequantize_override=self._dequantize,
         )
         apply_layout(model, self.layout)
-        # The token budget checks prompt length; transformers' own too-long warning is noise.
-        tokenizer.model_max_length = 1 << 62
+        info = model_info(name, path, tokenizer, config, self._tool_parser)
         self.model, self.tokenizer = model, tokenizer
-        eos = set(tokenizer.eos_token_ids) | configured_eos_ids(path)
-        self._eos = frozenset(eos)
-        added = getattr(tokenizer, "added_tokens_decoder", None) or {}
-        return ModelInfo(
-            name=name,
-            eos_token_ids=frozenset(eos),
-            context_length=config.get("max_position_embeddings"),
-            chat_template=_template_text(tokenizer),
-            special_tokens=tuple(str(getattr(t, "content", t)) for t in added.values()),
-            tool_format=tools,
-        )
+        self._eos = info.eos_token_ids
+        return info
 
     def blas_hint(self) -> str | None:
         """How to get a fast BLAS, once per process, when the CPU runs on the reference one."""
@@ -157,22 +146,7 @@ class MlxBackend:
     def encode(self, request: GenerationRequest) -> PromptTokens:
         """Chat template (with the request's tools, if any), the fallback transcript, or the raw
         prompt, as token ids."""
-        tok = self._tok()
-        if request.messages is None:
-            text = request.prompt or ""
-            bos = tok.bos_token
-            ids = tok.encode(text, add_special_tokens=bos is None or not text.startswith(bos))
-            return PromptTokens(text, tuple(ids))
-        if tok.has_chat_template:
-            messages = [m.as_dict() for m in request.messages]
-            offered = request.tools if request.tool_choice != "none" else ()
-            tools = [t.as_dict() for t in offered] or None
-            text = tok.apply_chat_template(
-                messages, tools=tools, tokenize=False, add_generation_prompt=True
-            )
-            return PromptTokens(text, tuple(tok.encode(text, add_special_tokens=False)))
-        text = fallback_transcript(request.messages)
-        return PromptTokens(text, tuple(tok.encode(text)), fallback_format=True)
+        return encode_request(self._tok(), request)
 
     def token_matcher(self, grammar: str) -> TokenMatcher:
         """A constraint state for one sequence (the grammar compiler is built once per model)."""
@@ -189,19 +163,8 @@ class MlxBackend:
         return self._compiler
 
     def detokenizer(self, *, raw: bool = False) -> Detokenizer:
-        """A fresh streaming detokenizer (one per request; never one per token).
-
-        mlx_lm's BPE and SentencePiece detokenizers drop the first token's leading space, which
-        suits chat answers; a raw completion continues its prompt, so ``raw`` keeps that space.
-        """
-        detokenizer: Any = self._tok().detokenizer
-        if raw:
-            if hasattr(detokenizer, "trim_space"):
-                detokenizer.trim_space = False
-            elif hasattr(detokenizer, "_maybe_trim_space"):
-                detokenizer._maybe_trim_space = _keep_text
-        result: Detokenizer = detokenizer
-        return result
+        """A fresh streaming detokenizer (one per request; never one per token)."""
+        return make_detokenizer(self._tok(), raw=raw)
 
     def open_batch(self, *, max_batch: int, prefill_chunk: int) -> MlxBatch:
         """The batch of the loaded model (single-stream speed while it holds one sequence)."""
@@ -225,6 +188,61 @@ class MlxBackend:
         if self.tokenizer is None:
             raise GenerationError("No model loaded", hint="use the Runner as a context manager")
         return self.tokenizer
+
+
+def model_info(
+    name: str, path: Path, tokenizer: Any, config: dict[str, Any], tool_parser: str | None
+) -> ModelInfo:
+    """What a loaded tokenizer and config tell generation; turns off the tokenizer's own
+    length warning (the token budget checks prompt length)."""
+    tools = tool_format(tokenizer, tool_parser)
+    tokenizer.model_max_length = 1 << 62
+    eos = set(tokenizer.eos_token_ids) | configured_eos_ids(path)
+    added = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    return ModelInfo(
+        name=name,
+        eos_token_ids=frozenset(eos),
+        context_length=config.get("max_position_embeddings"),
+        chat_template=_template_text(tokenizer),
+        special_tokens=tuple(str(getattr(t, "content", t)) for t in added.values()),
+        tool_format=tools,
+    )
+
+
+def encode_request(tok: Any, request: GenerationRequest) -> PromptTokens:
+    """Chat template (with the request's tools unless ``tool_choice`` is none), the fallback
+    transcript, or the raw prompt, as token ids."""
+    if request.messages is None:
+        text = request.prompt or ""
+        bos = tok.bos_token
+        ids = tok.encode(text, add_special_tokens=bos is None or not text.startswith(bos))
+        return PromptTokens(text, tuple(ids))
+    if tok.has_chat_template:
+        messages = [m.as_dict() for m in request.messages]
+        offered = request.tools if request.tool_choice != "none" else ()
+        tools = [t.as_dict() for t in offered] or None
+        text = tok.apply_chat_template(
+            messages, tools=tools, tokenize=False, add_generation_prompt=True
+        )
+        return PromptTokens(text, tuple(tok.encode(text, add_special_tokens=False)))
+    text = fallback_transcript(request.messages)
+    return PromptTokens(text, tuple(tok.encode(text)), fallback_format=True)
+
+
+def make_detokenizer(tok: Any, *, raw: bool = False) -> Detokenizer:
+    """A fresh streaming detokenizer of ``tok``.
+
+    mlx_lm's BPE and SentencePiece detokenizers drop the first token's leading space, which
+    suits chat answers; a raw completion continues its prompt, so ``raw`` keeps that space.
+    """
+    detokenizer: Any = tok.detokenizer
+    if raw:
+        if hasattr(detokenizer, "trim_space"):
+            detokenizer.trim_space = False
+        elif hasattr(detokenizer, "_maybe_trim_space"):
+            detokenizer._maybe_trim_space = _keep_text
+    result: Detokenizer = detokenizer
+    return result
 
 
 def _template_text(tokenizer: Any) -> str | None:

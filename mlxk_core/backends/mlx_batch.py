@@ -49,8 +49,13 @@ class MlxBatch:
     """The sequences of one MLX model; keys are the engine's sequence ids."""
 
     def __init__(
-        self, model: Any, store: CacheStore, *, max_batch: int = 32, prefill_chunk: int = 512
+        self, model: Any, store: CacheStore, *, max_batch: int = 32, prefill_chunk: int = 512,
+        one_prompt_per_eval: bool = False,
     ) -> None:
+        """``one_prompt_per_eval``: evaluate each prompt's chunk on its own, for a model sharded
+        over several processes, whose collectives must run in the same order on every rank
+        (one evaluation of several independent forward passes does not promise an order)."""
+        self._one_per_eval = one_prompt_per_eval
         self._model = model
         self._store = store
         self._max_batch = max(1, max_batch)
@@ -148,6 +153,8 @@ class MlxBatch:
                 seq.cache = make_prompt_cache(self._model)
             chunk = seq.feed[: min(need, budget)]
             self._model(mx.array(chunk)[None], cache=seq.cache)
+            if self._one_per_eval:
+                mx.eval([c.state for c in seq.cache])
             seq.history += chunk
             seq.feed = seq.feed[len(chunk):]
             out.prefilled[seq.key] = len(chunk)

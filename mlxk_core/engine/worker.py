@@ -264,6 +264,11 @@ class Worker:
             return
         try:
             out = held.batch.step()
+        except MlxkError as exc:  # the backend said what went wrong (a sharded group lost a rank)
+            log.error("generation failed: %s", exc)
+            self._fail_running(key, exc)
+            self.pool.unload(key)
+            return
         except Exception as exc:
             _log_failure("generation failed")
             self._fail_running(key, GenerationError(f"Generation failed: {exc}"))

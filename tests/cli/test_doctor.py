@@ -37,7 +37,7 @@ def test_json_shape_reports_backend_device_blas_memory_and_cache(hf_cache: Any) 
     data = doc["data"]
     assert set(data) == {
         "ok", "platform", "python", "backend", "device", "blas", "memory", "cache_dir",
-        "fast_path", "problems",
+        "fast_path", "distributed", "problems",
     }
     assert data["ok"] is True and data["device"] == "cpu"
     assert data["backend"] == {
@@ -70,3 +70,17 @@ def test_human_output_names_the_blas() -> None:
     assert "BLAS" in out.stdout and "reference" in out.stdout
     assert "mlx " + metadata.version("mlx") in out.stdout
     assert "libopenblas0" in out.stderr
+
+
+def test_it_reports_the_distributed_backends_mlx_can_start() -> None:
+    import mlx.core as mx
+
+    data = doctor_json()["data"]
+    names = ("ring", "mpi", "jaccl", "nccl")
+    expected = {name: mx.distributed.is_available(name) for name in names}
+    assert data["distributed"]["backends"] == expected
+    launcher = data["distributed"]["launcher"]
+    assert launcher is not None and launcher.endswith("mlx.launch")
+    out = doctor()
+    row = next(line for line in out.stdout.splitlines() if line.startswith("Distributed"))
+    assert all(name in row for name, ok in expected.items() if ok)
