@@ -66,7 +66,7 @@ def _lifespan(
             fair_share=conf.fair_share, idle_unload=conf.idle_unload, on_load=_log_loaded,
         )
         engine.start()
-        app.state.mlxk = State(conf, cat, engine, Problems(), group)
+        app.state.mlxk = State(conf, cat, engine, Problems(), group=group)
         try:
             if conf.preload:
                 engine.load(cat.resolve(conf.preload))
