@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from mlxk_core.version import __version__
+from mlxk_core import __version__
 
 app = typer.Typer(
     name="mlxk",

@@ -19,12 +19,19 @@ from typing import Any
 
 from mlxk_cli.errors import EXIT_INTERRUPTED, EXIT_OK
 from mlxk_cli.output import emit_json, write
-from mlxk_core import ResponseFormat, Tool, ToolChoice
-from mlxk_core.generation.events import Chunk, Completion
-from mlxk_core.generation.reasoning import format_reasoning
-from mlxk_core.generation.request import ChatMessage, GenerationParams, GenerationRequest
-from mlxk_core.generation.runner import Runner
-from mlxk_core.generation.sequence import collect
+from mlxk_core import (
+    ChatMessage,
+    Chunk,
+    Completion,
+    GenerationParams,
+    GenerationRequest,
+    ResponseFormat,
+    Runner,
+    Tool,
+    ToolChoice,
+    collect,
+    format_reasoning,
+)
 
 EXIT_WORDS = {"exit", "quit", "/exit", "/quit", "/bye"}
 CLEAR_WORDS = {"/clear", "/reset"}

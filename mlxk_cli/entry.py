@@ -8,7 +8,7 @@ import sys
 def main() -> None:
     """Run the CLI; ``mlxk --version`` alone is answered without importing the app."""
     if sys.argv[1:] == ["--version"]:
-        from mlxk_core.version import __version__
+        from mlxk_core import __version__
 
         sys.stdout.write(f"mlxk {__version__}\n")
         return

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import typer
 
 from mlxk_cli.output import emit_json, err_console
-from mlxk_core.errors import MlxkError
+from mlxk_core import MlxkError
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -17,13 +17,10 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 from mlxk_cli.errors import EXIT_INTERRUPTED
-from mlxk_core.distributed.env import LAUNCHED, detect_group
-from mlxk_core.distributed.plan import LaunchPlan
-from mlxk_core.errors import LaunchFailed
-from mlxk_core.settings import Settings
+from mlxk_core import LAUNCHED_ENV, LaunchFailed, LaunchPlan, Settings, detect_group
 
 if TYPE_CHECKING:
-    from mlxk_core.backends.mlx_rank import ShardGroup
+    from mlxk_core import ShardGroup
 
 _STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -38,9 +35,9 @@ def launch(
     feed: bytes | None = None,
 ) -> int:
     """Start every rank running ``mlxk args``; wait; a signal stops the whole group."""
-    from mlxk_core.distributed.launch import start_group
+    from mlxk_core import start_group
 
-    if os.environ.get(LAUNCHED) == "1":
+    if os.environ.get(LAUNCHED_ENV) == "1":
         raise LaunchFailed("This rank was started by mlxk but found no group to join",
                            hint="check that mlx.launch runs here (`mlxk doctor`)")
     group = start_group(plan, args, on_stderr=_to_stderr, inherit_stdin=inherit_stdin,
@@ -67,10 +64,11 @@ def plan_from(
     sharding: str,
 ) -> LaunchPlan:
     """The launch flags as a plan (checked when it is used); ``--sharding`` checked now."""
-    from mlxk_core.distributed.checks import MODES
+    from mlxk_core import SHARDING_MODES
 
-    if sharding not in MODES:
-        raise LaunchFailed(f"Unknown --sharding '{sharding}'", hint="use " + ", ".join(MODES))
+    if sharding not in SHARDING_MODES:
+        raise LaunchFailed(f"Unknown --sharding '{sharding}'",
+                           hint="use " + ", ".join(SHARDING_MODES))
     names = tuple(h.strip() for h in (hosts or "").split(",") if h.strip())
     return LaunchPlan(ranks, names, Path(hostfile) if hostfile else None, backend)
 
@@ -86,7 +84,7 @@ def take_part(
         if not plan.wanted:
             return None
         raise typer.Exit(_launch_run(plan, sys.argv[1:], prompt=prompt, interactive=interactive))
-    from mlxk_core.backends.mlx_rank import ShardGroup
+    from mlxk_core import ShardGroup
 
     group = ShardGroup.join(env, settings, timeout=timeout)
     if group.rank > 0:
@@ -126,7 +124,7 @@ def follow(group: ShardGroup) -> NoReturn:
 def lead(group: ShardGroup) -> None:
     """Rank 0: drive the group; SIGTERM (from the launcher, or sent here when the launcher is
     gone) stops it as Ctrl-C does, without waiting long on the others, who are told to leave."""
-    from mlxk_core.distributed.launch import watch_parent
+    from mlxk_core import watch_parent
 
     def interrupt(_sig: int, _frame: object) -> None:
         group.hurry()  # leaving for good: a rank that died mid-step must not hold the way out

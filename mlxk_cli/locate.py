@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from mlxk_core.cache.index import CacheIndex
-from mlxk_core.cache.records import CachedModel, ModelRevision, ResolvedModel
-from mlxk_core.errors import ModelNotFound, UnsafePath
-from mlxk_core.settings import Settings
+from mlxk_core import (
+    CachedModel,
+    CacheIndex,
+    ModelNotFound,
+    ModelRevision,
+    ResolvedModel,
+    Settings,
+    UnsafePath,
+)
 
 Located = tuple[CachedModel, ModelRevision] | ResolvedModel
 

@@ -38,11 +38,11 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from mlxk_cli.output import console
-from mlxk_core.cache.listing import Listing
-from mlxk_core.cache.records import (
+from mlxk_core import (
     CachedModel,
     EmbeddingFacts,
     Health,
+    Listing,
     ModelFacts,
     ModelRevision,
     Quantization,

@@ -21,14 +21,18 @@ if TYPE_CHECKING:
         StepOutput,
         TokenScore,
     )
-    from mlxk_core.backends.blas import BlasInfo
+    from mlxk_core.backends.blas import BlasInfo, blas_hint_once, ensure_blas
+    from mlxk_core.backends.cpu_fastpath import COMPUTE_DTYPES
     from mlxk_core.backends.embed_base import EmbeddingBackend, EmbeddingInfo
     from mlxk_core.backends.factory import BackendFactory, backend_factory
     from mlxk_core.backends.fake import FakeBackend
     from mlxk_core.backends.fake_embed import FakeEmbeddingBackend
+    from mlxk_core.backends.mlx_rank import ShardGroup
     from mlxk_core.cache.facts import read_facts
     from mlxk_core.cache.health import check_health
     from mlxk_core.cache.index import CacheIndex
+    from mlxk_core.cache.integrity import verify_model, verify_revision
+    from mlxk_core.cache.listing import Listing, list_dir
     from mlxk_core.cache.records import (
         CachedFile,
         CachedModel,
@@ -41,6 +45,10 @@ if TYPE_CHECKING:
         ResolvedModel,
     )
     from mlxk_core.cache.removal import RemovalPlan
+    from mlxk_core.distributed.checks import SHARDING_MODES
+    from mlxk_core.distributed.env import DISTRIBUTED_BACKENDS, LAUNCHED_ENV, detect_group
+    from mlxk_core.distributed.launch import start_group, watch_parent
+    from mlxk_core.distributed.plan import LaunchPlan
     from mlxk_core.doctor import Diagnosis, diagnose
     from mlxk_core.embeddings.embedder import Embedder
     from mlxk_core.embeddings.types import Embedding, EmbeddingInput, EmbeddingResult, EmbedOptions
@@ -101,7 +109,7 @@ if TYPE_CHECKING:
         GenerationRequest,
         ResponseFormat,
     )
-    from mlxk_core.generation.runner import Runner
+    from mlxk_core.generation.runner import Runner, resolve_model
     from mlxk_core.generation.sequence import SequenceDecoder, collect
     from mlxk_core.generation.stops import (
         CHAT_STOPS,
@@ -134,6 +142,7 @@ _LAZY: dict[str, str] = {
     "Batch": "mlxk_core.backends.base",
     "BlasInfo": "mlxk_core.backends.blas",
     "CHAT_STOPS": "mlxk_core.generation.stops",
+    "COMPUTE_DTYPES": "mlxk_core.backends.cpu_fastpath",
     "CacheError": "mlxk_core.errors",
     "CacheIndex": "mlxk_core.cache.index",
     "CachedFile": "mlxk_core.cache.records",
@@ -143,6 +152,7 @@ _LAZY: dict[str, str] = {
     "Completion": "mlxk_core.generation.events",
     "ContextOverflow": "mlxk_core.errors",
     "DEFAULT_MAX_TOKENS": "mlxk_core.generation.tokens",
+    "DISTRIBUTED_BACKENDS": "mlxk_core.distributed.env",
     "Diagnosis": "mlxk_core.doctor",
     "EmbedHandle": "mlxk_core.engine.embedding",
     "EmbedOptions": "mlxk_core.embeddings.types",
@@ -175,7 +185,10 @@ _LAZY: dict[str, str] = {
     "ImportFailed": "mlxk_core.errors",
     "ImportResult": "mlxk_core.gguf.importer",
     "InvalidRequest": "mlxk_core.errors",
+    "LAUNCHED_ENV": "mlxk_core.distributed.env",
     "LaunchFailed": "mlxk_core.errors",
+    "LaunchPlan": "mlxk_core.distributed.plan",
+    "Listing": "mlxk_core.cache.listing",
     "LoadedEmbedder": "mlxk_core.engine.embedding",
     "LoadedModel": "mlxk_core.engine.loaded",
     "MlxkError": "mlxk_core.errors",
@@ -198,15 +211,17 @@ _LAZY: dict[str, str] = {
     "ReasoningExtractor": "mlxk_core.generation.reasoning",
     "RemovalPlan": "mlxk_core.cache.removal",
     "RepoNotFound": "mlxk_core.errors",
-    "ShardingRefused": "mlxk_core.errors",
     "RepoRef": "mlxk_core.hub",
     "RequestHandle": "mlxk_core.engine.handle",
     "ResolvedModel": "mlxk_core.cache.records",
     "ResponseFormat": "mlxk_core.generation.request",
     "Runner": "mlxk_core.generation.runner",
+    "SHARDING_MODES": "mlxk_core.distributed.checks",
     "SequenceDecoder": "mlxk_core.generation.sequence",
     "SequenceSpec": "mlxk_core.backends.base",
     "Settings": "mlxk_core.settings",
+    "ShardGroup": "mlxk_core.backends.mlx_rank",
+    "ShardingRefused": "mlxk_core.errors",
     "Started": "mlxk_core.engine.handle",
     "StepOutput": "mlxk_core.backends.base",
     "StopMatcher": "mlxk_core.generation.stops",
@@ -227,20 +242,29 @@ _LAZY: dict[str, str] = {
     "UnsafePath": "mlxk_core.errors",
     "Usage": "mlxk_core.generation.events",
     "backend_factory": "mlxk_core.backends.factory",
+    "blas_hint_once": "mlxk_core.backends.blas",
     "check_health": "mlxk_core.cache.health",
     "collect": "mlxk_core.generation.sequence",
     "default_repo_id": "mlxk_core.gguf.importer",
+    "detect_group": "mlxk_core.distributed.env",
     "diagnose": "mlxk_core.doctor",
+    "ensure_blas": "mlxk_core.backends.blas",
     "fallback_transcript": "mlxk_core.generation.chat_format",
     "format_reasoning": "mlxk_core.generation.reasoning",
     "import_gguf": "mlxk_core.gguf.importer",
     "is_reasoning_model": "mlxk_core.generation.reasoning",
+    "list_dir": "mlxk_core.cache.listing",
     "parse_repo_ref": "mlxk_core.hub",
     "plan_pull": "mlxk_core.hub",
     "pull": "mlxk_core.hub",
     "read_facts": "mlxk_core.cache.facts",
     "request_grammar": "mlxk_core.generation.constrained",
+    "resolve_model": "mlxk_core.generation.runner",
+    "start_group": "mlxk_core.distributed.launch",
     "truncate_at_stop": "mlxk_core.generation.stops",
+    "verify_model": "mlxk_core.cache.integrity",
+    "verify_revision": "mlxk_core.cache.integrity",
+    "watch_parent": "mlxk_core.distributed.launch",
 }
 
 
@@ -265,6 +289,7 @@ __all__ = [
     "Batch",
     "BlasInfo",
     "CHAT_STOPS",
+    "COMPUTE_DTYPES",
     "CacheError",
     "CacheIndex",
     "CachedFile",
@@ -274,6 +299,7 @@ __all__ = [
     "Completion",
     "ContextOverflow",
     "DEFAULT_MAX_TOKENS",
+    "DISTRIBUTED_BACKENDS",
     "Diagnosis",
     "EmbedHandle",
     "EmbedOptions",
@@ -306,7 +332,10 @@ __all__ = [
     "ImportFailed",
     "ImportResult",
     "InvalidRequest",
+    "LAUNCHED_ENV",
     "LaunchFailed",
+    "LaunchPlan",
+    "Listing",
     "LoadedEmbedder",
     "LoadedModel",
     "MlxkError",
@@ -334,9 +363,11 @@ __all__ = [
     "ResolvedModel",
     "ResponseFormat",
     "Runner",
+    "SHARDING_MODES",
     "SequenceDecoder",
     "SequenceSpec",
     "Settings",
+    "ShardGroup",
     "ShardingRefused",
     "Started",
     "StepOutput",
@@ -359,18 +390,27 @@ __all__ = [
     "Usage",
     "__version__",
     "backend_factory",
+    "blas_hint_once",
     "check_health",
     "collect",
     "default_repo_id",
+    "detect_group",
     "diagnose",
+    "ensure_blas",
     "fallback_transcript",
     "format_reasoning",
     "import_gguf",
     "is_reasoning_model",
+    "list_dir",
     "parse_repo_ref",
     "plan_pull",
     "pull",
     "read_facts",
     "request_grammar",
+    "resolve_model",
+    "start_group",
     "truncate_at_stop",
+    "verify_model",
+    "verify_revision",
+    "watch_parent",
 ]

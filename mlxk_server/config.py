@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mlxk_core.settings import Settings
+from mlxk_core import Settings
 
 __all__ = ["ServerSettings"]
 

@@ -16,16 +16,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from mlxk_core.distributed.checks import MODES
-from mlxk_core.distributed.env import BACKENDS, LAUNCHED, detect_group
-from mlxk_core.distributed.plan import LaunchPlan
-from mlxk_core.errors import LaunchFailed
+from mlxk_core import (
+    DISTRIBUTED_BACKENDS,
+    LAUNCHED_ENV,
+    SHARDING_MODES,
+    LaunchFailed,
+    LaunchPlan,
+    detect_group,
+)
 from mlxk_server.config import ServerSettings
 from mlxk_server.signals import SIGNALS
 
 if TYPE_CHECKING:
-    from mlxk_core.backends.factory import BackendFactory
-    from mlxk_core.backends.mlx_rank import ShardGroup
+    from mlxk_core import BackendFactory, ShardGroup
 
 __all__ = ["add_group_arguments", "in_group", "serve_group"]
 
@@ -39,9 +42,9 @@ def add_group_arguments(p: argparse.ArgumentParser) -> None:
                    help="shard --model over N processes on this machine (mlx.launch)")
     p.add_argument("--hosts", help="shard --model over these hosts, one rank each: h1,h2 (ssh)")
     p.add_argument("--hostfile", help="shard --model over the hosts of an mlx.launch hostfile")
-    p.add_argument("--backend", choices=BACKENDS,
+    p.add_argument("--backend", choices=DISTRIBUTED_BACKENDS,
                    help="distributed backend (default: mlx.launch's: nccl with CUDA, else ring)")
-    p.add_argument("--sharding", choices=MODES, default="auto",
+    p.add_argument("--sharding", choices=SHARDING_MODES, default="auto",
                    help="tensor or pipeline parallel (auto: tensor where the model has it)")
     p.add_argument("--rank-timeout", type=float, default=60.0,
                    help="seconds to wait for the other ranks, to join or for one step "
@@ -70,8 +73,7 @@ def serve_group(
     env = detect_group(os.environ)
     if env is None:
         return _launch(_plan(args), argv)
-    from mlxk_core.backends.factory import backend_factory
-    from mlxk_core.backends.mlx_rank import ShardGroup
+    from mlxk_core import ShardGroup, backend_factory
 
     # MLX starts threads while joining; they must not take the SIGINT/SIGTERM that rank 0's
     # SignalWatch waits for (their disposition stays the default, which ends the process)
@@ -99,9 +101,9 @@ def serve_group(
 
 def _launch(plan: LaunchPlan, argv: Sequence[str]) -> int:
     """Start every rank running ``mlxk serve argv``; a signal stops the whole group."""
-    from mlxk_core.distributed.launch import start_group
+    from mlxk_core import start_group
 
-    if os.environ.get(LAUNCHED) == "1":
+    if os.environ.get(LAUNCHED_ENV) == "1":
         raise LaunchFailed("This rank was started by mlxk but found no group to join",
                            hint="check that mlx.launch runs here (`mlxk doctor`)")
 

@@ -18,16 +18,14 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from mlxk_core.backends.cpu_fastpath import COMPUTE_DTYPES
-from mlxk_core.errors import MlxkError
+from mlxk_core import COMPUTE_DTYPES, MlxkError
 from mlxk_server.config import ServerSettings
 from mlxk_server.group import add_group_arguments, in_group, serve_group
 from mlxk_server.security import host_name, is_loopback
 from mlxk_server.signals import SignalWatch
 
 if TYPE_CHECKING:
-    from mlxk_core.backends.factory import BackendFactory
-    from mlxk_core.backends.mlx_rank import ShardGroup
+    from mlxk_core import BackendFactory, ShardGroup
 
 __all__ = ["add_arguments", "build_parser", "main", "serve", "settings_from_args"]
 
@@ -108,7 +106,7 @@ def _configure_logging(level: str) -> None:
 
 def _report_blas(settings: ServerSettings) -> None:
     """Load the BLAS (before mlx is first imported) and say which one serves the CPU."""
-    from mlxk_core.backends.blas import blas_hint_once, ensure_blas
+    from mlxk_core import blas_hint_once, ensure_blas
 
     blas = ensure_blas(settings.core.blas)
     where = f" ({blas.path})" if blas.path else ""
@@ -149,7 +147,7 @@ def serve(
     with SignalWatch() as signals:  # first: every thread started later inherits the mask
         _configure_logging(settings.log_level)
         if group is not None:
-            from mlxk_core.distributed.launch import watch_parent
+            from mlxk_core import watch_parent
 
             group.start()
             watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))

@@ -14,8 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mlxk_core import CachedModel, ModelFacts, ResolvedModel
-from mlxk_core.version import __version__
+from mlxk_core import CachedModel, ModelFacts, ResolvedModel, __version__
 from mlxk_server.bodies import app_state
 from mlxk_server.errors import ApiError
 from mlxk_server.handling import read_body

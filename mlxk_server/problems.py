@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
-from mlxk_core.errors import GenerationError, MlxkError, ModelLoadError, UnhealthyModel
+from mlxk_core import GenerationError, MlxkError, ModelLoadError, UnhealthyModel
 
 __all__ = ["SERVER_SIDE", "Problems"]
 

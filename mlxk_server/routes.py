@@ -12,9 +12,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from mlxk_core.cache.records import CachedModel
-from mlxk_core.errors import GroupBroken, ModelNotFound
-from mlxk_core.version import __version__
+from mlxk_core import CachedModel, GroupBroken, ModelNotFound, __version__
 from mlxk_server import anthropic, ollama, ollama_admin, responses
 from mlxk_server.auth import has_key
 from mlxk_server.bodies import app_state as _state

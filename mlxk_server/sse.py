@@ -6,8 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from mlxk_core.errors import MlxkError
-from mlxk_core.generation.events import Chunk
+from mlxk_core import Chunk, MlxkError
 from mlxk_server.errors import error_body, from_mlxk
 from mlxk_server.openai_docs import Shape
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from mlxk_core.doctor import Diagnosis
+    from mlxk_core import Diagnosis
 
 
 def doctor(
@@ -22,8 +22,7 @@ def doctor(
 ) -> None:
     """Show the backend, device, BLAS and memory mlxk will use, and what to fix."""
     from mlxk_cli.errors import EXIT_ERROR, cli_errors
-    from mlxk_core.doctor import diagnose
-    from mlxk_core.settings import Settings
+    from mlxk_core import Settings, diagnose
 
     with cli_errors("doctor", json_mode=json_out):
         found = diagnose(Settings.from_env())

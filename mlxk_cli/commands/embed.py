@@ -37,8 +37,7 @@ def embed_texts(
     """
     from mlxk_cli.errors import cli_errors
     from mlxk_cli.output import write
-    from mlxk_core.embeddings.embedder import Embedder
-    from mlxk_core.settings import Settings
+    from mlxk_core import Embedder, Settings
 
     items = _texts(texts, json_out)
     try:

@@ -36,10 +36,7 @@ def health_check(
 def _check(name: str | None) -> list[dict[str, Any]]:
     from mlxk_cli import render
     from mlxk_cli.locate import locate
-    from mlxk_core.cache.index import CacheIndex
-    from mlxk_core.cache.integrity import verify_model, verify_revision
-    from mlxk_core.cache.records import ResolvedModel
-    from mlxk_core.settings import Settings
+    from mlxk_core import CacheIndex, ResolvedModel, Settings, verify_model, verify_revision
 
     if name is not None:
         found = locate(name)

@@ -24,8 +24,7 @@ def import_model(
     """Convert a GGUF model into an MLX model in the cache."""
     from mlxk_cli.errors import cli_errors
     from mlxk_cli.output import emit_json
-    from mlxk_core.gguf import import_gguf
-    from mlxk_core.settings import Settings
+    from mlxk_core import Settings, import_gguf
 
     with cli_errors("import", json_mode=json_out):
         if not json_out:

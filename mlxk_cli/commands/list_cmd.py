@@ -27,8 +27,7 @@ def list_models(
 def _run(pattern: str | None, all_frameworks: bool, health: bool, json_out: bool) -> None:
     from mlxk_cli import render
     from mlxk_cli.output import console, emit_json, err_console, human_size
-    from mlxk_core.cache.index import CacheIndex
-    from mlxk_core.settings import Settings
+    from mlxk_core import CacheIndex, Settings
 
     index = CacheIndex.from_settings(Settings.from_env())
     needle = (pattern or "").lower()

@@ -27,9 +27,7 @@ def pull_model(
     """Download a model from the Hugging Face hub into the cache, then check its health."""
     from mlxk_cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, cli_errors, error_payload
     from mlxk_cli.output import emit_json, write
-    from mlxk_core.errors import UnhealthyModel
-    from mlxk_core.hub import pull
-    from mlxk_core.settings import Settings
+    from mlxk_core import Settings, UnhealthyModel, pull
 
     view = _view(json_out=json_out, quiet=quiet)
     try:

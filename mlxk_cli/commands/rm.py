@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from mlxk_core.cache.removal import RemovalPlan
+    from mlxk_core import RemovalPlan
 
 
 def remove_model(
@@ -47,8 +47,7 @@ def plan_dict(plan: RemovalPlan, *, deleted: bool) -> dict[str, Any]:
 def _run(name: str, force: bool, json_out: bool) -> None:
     from mlxk_cli.errors import EXIT_ERROR
     from mlxk_cli.output import console, emit_json, err_console, human_size
-    from mlxk_core.cache.index import CacheIndex
-    from mlxk_core.settings import Settings
+    from mlxk_core import CacheIndex, Settings
 
     plan = CacheIndex.from_settings(Settings.from_env()).plan_removal(name)
     if not json_out:

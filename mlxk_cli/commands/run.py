@@ -11,9 +11,7 @@ import typer
 from mlxk_cli.errors import EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
-    from mlxk_core.backends.mlx_rank import ShardGroup
-    from mlxk_core.generation.runner import Runner
-    from mlxk_core.settings import Settings
+    from mlxk_core import Runner, Settings, ShardGroup
 
 
 def run_model(
@@ -97,8 +95,7 @@ def run_model(
     from mlxk_cli.errors import cli_errors
     from mlxk_cli.group import plan_from, settle, take_part
     from mlxk_cli.output import write
-    from mlxk_core.generation.request import GenerationParams
-    from mlxk_core.settings import Settings
+    from mlxk_core import GenerationParams, Settings
 
     code, group = 0, None
     try:
@@ -148,13 +145,13 @@ def _runner(
 
     ``overrides``: the compute dtype, dequantizing, and the tool parser (None: automatic).
     """
-    from mlxk_core.generation.runner import Runner, resolve_model
+    from mlxk_core import Runner, resolve_model
 
     dtype, dequantize, tool_parser = overrides
     if group is None:
         return Runner(model, settings=settings, dtype=dtype, dequantize=dequantize,
                       tool_parser=tool_parser)
-    from mlxk_core.backends.factory import backend_factory
+    from mlxk_core import backend_factory
 
     resolved = resolve_model(model, settings)
     factory = backend_factory(settings, dtype=dtype, dequantize=dequantize,

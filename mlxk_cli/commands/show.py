@@ -36,8 +36,7 @@ def _detail(name: str) -> tuple[dict[str, Any], Any]:
     """``show``'s data for ``name`` and the cached repo (None for a local folder)."""
     from mlxk_cli import render
     from mlxk_cli.locate import locate
-    from mlxk_core.cache.listing import list_dir
-    from mlxk_core.cache.records import ResolvedModel
+    from mlxk_core import ResolvedModel, list_dir
 
     found = locate(name)
     if isinstance(found, ResolvedModel):

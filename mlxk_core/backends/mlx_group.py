@@ -15,7 +15,7 @@ import os
 import subprocess
 from typing import Any
 
-from mlxk_core.distributed.env import BACKENDS, GroupEnv
+from mlxk_core.distributed.env import DISTRIBUTED_BACKENDS, GroupEnv
 from mlxk_core.distributed.protocol import FRAME, pack_head, unpack_head
 from mlxk_core.errors import BackendUnavailable
 
@@ -29,7 +29,7 @@ def available_backends() -> dict[str, bool]:
     """Which distributed backends this MLX build can start (ring, mpi, jaccl, nccl)."""
     import mlx.core as mx
 
-    return {name: bool(mx.distributed.is_available(name)) for name in BACKENDS}
+    return {name: bool(mx.distributed.is_available(name)) for name in DISTRIBUTED_BACKENDS}
 
 
 def forward_stream() -> Any:

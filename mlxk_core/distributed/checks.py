@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "MODES",
+    "SHARDING_MODES",
     "ModelCheck",
     "RankInfo",
     "choose_mode",
@@ -22,7 +22,7 @@ __all__ = [
     "version_problem",
 ]
 
-MODES = ("auto", "tensor", "pipeline")
+SHARDING_MODES = ("auto", "tensor", "pipeline")
 """How to shard: ``tensor`` splits every layer across the ranks, ``pipeline`` gives each rank a
 run of layers, ``auto`` takes tensor parallel where the architecture has it."""
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["BACKENDS", "LAUNCHED", "GroupEnv", "detect_group"]
+__all__ = ["DISTRIBUTED_BACKENDS", "LAUNCHED_ENV", "GroupEnv", "detect_group"]
 
-BACKENDS = ("ring", "mpi", "jaccl", "nccl")
+DISTRIBUTED_BACKENDS = ("ring", "mpi", "jaccl", "nccl")
 """The distributed backends of ``mlx.core.distributed`` that mlxk knows how to join."""
 
-LAUNCHED = "MLXK_LAUNCHED"
+LAUNCHED_ENV = "MLXK_LAUNCHED"
 """Set by mlxk's own launcher (``--ranks`` / ``--hosts``) in every rank: never launch again."""
 
 _MPI_RANKS = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK")
@@ -49,7 +49,7 @@ def _blank(path: str) -> bool:
 
 def detect_group(environ: Mapping[str, str]) -> GroupEnv | None:
     """The group this process was launched into, or None when it runs on its own."""
-    ours = environ.get(LAUNCHED) == "1"
+    ours = environ.get(LAUNCHED_ENV) == "1"
     if environ.get("MLX_JACCL_COORDINATOR") or environ.get("MLX_IBV_DEVICES"):
         return GroupEnv("jaccl", _rank(environ.get("MLX_RANK")), ours)
     if environ.get("NCCL_HOST_IP") and environ.get("MLX_WORLD_SIZE"):

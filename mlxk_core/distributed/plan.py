@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlxk_core.distributed.env import BACKENDS, LAUNCHED
+from mlxk_core.distributed.env import DISTRIBUTED_BACKENDS, LAUNCHED_ENV
 from mlxk_core.errors import LaunchFailed
 
 __all__ = ["LOCAL", "LaunchPlan", "hostfile_hosts", "launcher_argv", "resolve_hosts"]
@@ -51,9 +51,9 @@ class LaunchPlan:
         if self.hosts and len(self.hosts) < 2:
             raise LaunchFailed("--hosts needs at least 2 hosts (one rank each)",
                                hint="list a host twice to start two ranks there")
-        if self.backend is not None and self.backend not in BACKENDS:
+        if self.backend is not None and self.backend not in DISTRIBUTED_BACKENDS:
             raise LaunchFailed(f"Unknown distributed backend '{self.backend}'",
-                               hint="use one of " + ", ".join(BACKENDS))
+                               hint="use one of " + ", ".join(DISTRIBUTED_BACKENDS))
         if self.hostfile is not None and not self.hostfile.is_file():
             raise LaunchFailed(f"No hostfile at {self.hostfile}",
                                hint="see README 'Beyond one machine' for its format")
@@ -102,4 +102,4 @@ def launcher_argv(
         source = hostfile or plan.hostfile
         assert source is not None, "hosts are launched through a hostfile"
         argv += ["--hostfile", str(source)]
-    return [*argv, "--env", f"{LAUNCHED}=1", "--", *command]
+    return [*argv, "--env", f"{LAUNCHED_ENV}=1", "--", *command]
