@@ -25,7 +25,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff, mypy --strict on the core and the server, and the import contracts."""
     _install(session)
-    session.run("ruff", "check", "mlxk_core", "mlxk_cli", "mlxk_server", "tests", "noxfile.py")
+    session.run("ruff", "check", "mlxk_core", "mlxk_cli", "mlxk_server", "tests", "benchmarks",
+                "noxfile.py")
     session.run("mypy", "--strict", "mlxk_core", "mlxk_server")
     session.run("lint-imports")
 
