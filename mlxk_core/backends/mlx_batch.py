@@ -1,7 +1,8 @@
 """The MLX batch: one model's sequences, decoded together; part of the backend corner.
 
 Each step decodes one token for every decoding sequence, then feeds waiting prompts within a
-budget of ``prefill_chunk`` tokens, shortest first, each into its own KV cache. A prompt longer
+budget of ``prefill_chunk`` tokens, shortest first, each into its own KV cache (fresh prompts of
+similar length share one left-padded forward pass, then split their cache). A prompt longer
 than what is left of the budget is fed only in a step of its own, and not while a new sequence
 waits for its first token: so a short request that arrives while a long prompt prefills gets its
 first token about one chunk later, and cancellation and shutdown are seen between chunks.
@@ -66,6 +67,7 @@ class MlxBatch:
         self._batch: Any = None
         self._in_batch: dict[int, _Seq] = {}
         self._uids: dict[int, int] = {}
+        self._plain_kv: bool | None = None
 
     def __len__(self) -> int:
         decoding = len(self._in_batch) + (self._single is not None)
@@ -141,33 +143,72 @@ class MlxBatch:
         """Feed prompts (all but their last token), shortest first, within the step's budget."""
         import mlx.core as mx
 
-        budget, fed = self._chunk, list[_Seq]()
+        plan = self._plan()
+        fresh = [(seq, chunk) for seq, chunk in plan if seq.cache is None]
+        groups = _groups(fresh) if len(fresh) > 1 and self._groupable() else [[p] for p in fresh]
+        groups += [[(seq, chunk)] for seq, chunk in plan if seq.cache is not None]
+        for group in groups:
+            self._feed(group)
+            if self._one_per_eval:
+                mx.eval([c.state for seq, _ in group for c in seq.cache or ()])
+        if plan:
+            mx.eval([c.state for seq, _ in plan for c in seq.cache or ()])
+        for seq, chunk in plan:
+            seq.history += chunk
+            seq.feed = seq.feed[len(chunk):]
+            out.prefilled[seq.key] = len(chunk)
+            if len(seq.feed) == 1:
+                self._prefilling.remove(seq)
+                self._ready.append(seq)
+
+    def _plan(self) -> list[tuple[_Seq, list[int]]]:
+        """This step's prompt chunks: shortest prompts first, within the budget; a prompt longer
+        than what is left only in a step of its own, and not while a decoder awaits its first
+        token."""
+        budget, plan = self._chunk, list[tuple[_Seq, list[int]]]()
         starting = any(s.produced == 0 for s in self._decoders())
         for seq in sorted(self._prefilling, key=lambda s: len(s.feed)):
             need = len(seq.feed) - 1
-            if need > budget and (fed or starting):
+            if need > budget and (plan or starting):
                 break  # the rest are longer: they wait for a step of their own
+            chunk = seq.feed[: min(need, budget)]
+            plan.append((seq, chunk))
+            budget -= len(chunk)
+            if budget <= 0:
+                break
+        return plan
+
+    def _groupable(self) -> bool:
+        """Whether fresh prompts can share one forward pass: every layer's cache is a plain
+        ``KVCache``, which a left-padded ``BatchKVCache`` stands in for."""
+        if self._plain_kv is None:
+            from mlx_lm.models.cache import KVCache, make_prompt_cache
+
+            self._plain_kv = all(type(c) is KVCache for c in make_prompt_cache(self._model))
+        return self._plain_kv
+
+    def _feed(self, group: list[tuple[_Seq, list[int]]]) -> None:
+        """One forward pass over the group's chunks: alone into its own cache, or several fresh
+        prompts left-padded into one batch whose cache is then split per sequence."""
+        import mlx.core as mx
+
+        if len(group) == 1:
+            (seq, chunk), = group
             if seq.cache is None:
                 from mlx_lm.models.cache import make_prompt_cache
 
                 seq.cache = make_prompt_cache(self._model)
-            chunk = seq.feed[: min(need, budget)]
             self._model(mx.array(chunk)[None], cache=seq.cache)
-            if self._one_per_eval:
-                mx.eval([c.state for c in seq.cache])
-            seq.history += chunk
-            seq.feed = seq.feed[len(chunk):]
-            out.prefilled[seq.key] = len(chunk)
-            budget -= len(chunk)
-            fed.append(seq)
-            if budget <= 0:
-                break
-        if fed:
-            mx.eval([c.state for seq in fed for c in seq.cache or ()])
-        for seq in fed:
-            if len(seq.feed) == 1:
-                self._prefilling.remove(seq)
-                self._ready.append(seq)
+            return
+        from mlx_lm.models.cache import BatchKVCache, make_prompt_cache
+
+        width = max(len(chunk) for _, chunk in group)
+        pads = [width - len(chunk) for _, chunk in group]
+        tokens = mx.array([[0] * pad + chunk for pad, (_, chunk) in zip(pads, group, strict=True)])
+        caches: list[Any] = [BatchKVCache(pads) for _ in make_prompt_cache(self._model)]
+        self._model(tokens, cache=caches)
+        for i, (seq, _) in enumerate(group):
+            seq.cache = [c.extract(i) for c in caches]
 
     def _decoders(self) -> list[_Seq]:
         single = [self._single] if self._single is not None else []
@@ -283,6 +324,21 @@ class MlxBatch:
             found = step_logprobs(logprobs, token, seq.top_logprobs)
             out.scores[seq.key] = [TokenScore(found.logprob, found.top)]
         return out
+
+
+def _groups(fed: list[tuple[_Seq, list[int]]]) -> list[list[tuple[_Seq, list[int]]]]:
+    """Fresh chunks in groups of similar length: a group's padding stays within a quarter of its
+    tokens, so batching never costs more compute than it saves in passes."""
+    groups: list[list[tuple[_Seq, list[int]]]] = []
+    tokens = 0
+    for seq, chunk in sorted(fed, key=lambda p: len(p[1])):
+        if groups and len(chunk) * (len(groups[-1]) + 1) * 4 <= (tokens + len(chunk)) * 5:
+            groups[-1].append((seq, chunk))
+            tokens += len(chunk)
+        else:
+            groups.append([(seq, chunk)])
+            tokens = len(chunk)
+    return groups
 
 
 def _processors(seq: _Seq) -> list[Any]:

@@ -14,6 +14,10 @@ from tests.factory import QA, STORY, snapshot_dir
 
 Install = Callable[[str], str]
 QUESTIONS = [QA.FRANCE, QA.GREETING, QA.PIRATE]
+GREEDY_AND_SEEDED = pytest.mark.parametrize(
+    "params", [GenerationParams(), GenerationParams(temperature=1.5, seed=42)],
+    ids=["greedy", "seeded"],
+)
 
 
 def _loaded(install_model: Install, hf_cache: Path) -> MlxBackend:
@@ -45,10 +49,7 @@ def _run(batch: object, specs: dict[int, tuple[int, SequenceSpec]], steps: int =
     return out
 
 
-@pytest.mark.parametrize(
-    "params", [GenerationParams(), GenerationParams(temperature=1.5, seed=42)],
-    ids=["greedy", "seeded"],
-)
+@GREEDY_AND_SEEDED
 def test_sequences_joining_and_leaving_decode_as_they_do_alone(
     install_model: Install, hf_cache: Path, params: GenerationParams
 ) -> None:
@@ -68,6 +69,26 @@ def test_sequences_joining_and_leaving_decode_as_they_do_alone(
     })
     for i in range(len(QUESTIONS)):
         assert together[i] == alone[i][: 24 - 4 * i], i
+    backend.close()
+
+
+@GREEDY_AND_SEEDED
+def test_prompts_of_different_lengths_prefilled_in_one_pass_answer_as_alone(
+    install_model: Install, hf_cache: Path, params: GenerationParams
+) -> None:
+    backend = _loaded(install_model, hf_cache)
+    prompts = [_prompt(backend, [("user", "Hi" * extra), *qa.turns])
+               for extra, qa in ((0, QA.FRANCE), (1, QA.FRANCE), (2, QA.FRANCE))]
+    lengths = sorted(len(p) for p in prompts)
+    assert lengths[0] < lengths[-1] <= 1.2 * lengths[0]  # left-padded together, not apart
+    alone = {}
+    for i, prompt in enumerate(prompts):
+        alone[i] = _run(backend.open_batch(max_batch=8, prefill_chunk=512),
+                        {i: (0, SequenceSpec(prompt, params, 16))})[i]
+        backend._store.clear()
+    together = _run(backend.open_batch(max_batch=8, prefill_chunk=512),
+                    {i: (0, SequenceSpec(p, params, 16)) for i, p in enumerate(prompts)})
+    assert together == alone
     backend.close()
 
 
