@@ -87,8 +87,10 @@ class MlxBatch:
     def step(self) -> StepOutput:
         """A decode step for the decoding sequences, then prompt chunks within the budget."""
         self._place()
+        # a sequence about to get its first token: this step returns it without a long chunk
+        starting = any(s.produced == 0 for s in self._decoders())
         out = self._step_single() if self._single is not None else self._step_batch()
-        self._prefill(out)
+        self._prefill(out, starting)
         return out
 
     def remove(self, key: int) -> None:
@@ -139,11 +141,11 @@ class MlxBatch:
 
     # -- prefill -------------------------------------------------------------------------
 
-    def _prefill(self, out: StepOutput) -> None:
+    def _prefill(self, out: StepOutput, starting: bool) -> None:
         """Feed prompts (all but their last token), shortest first, within the step's budget."""
         import mlx.core as mx
 
-        plan = self._plan()
+        plan = self._plan(starting)
         fresh = [(seq, chunk) for seq, chunk in plan if seq.cache is None]
         groups = _groups(fresh) if len(fresh) > 1 and self._groupable() else [[p] for p in fresh]
         groups += [[(seq, chunk)] for seq, chunk in plan if seq.cache is not None]
@@ -161,12 +163,11 @@ class MlxBatch:
                 self._prefilling.remove(seq)
                 self._ready.append(seq)
 
-    def _plan(self) -> list[tuple[_Seq, list[int]]]:
+    def _plan(self, starting: bool) -> list[tuple[_Seq, list[int]]]:
         """This step's prompt chunks: shortest prompts first, within the budget; a prompt longer
-        than what is left only in a step of its own, and not while a decoder awaits its first
-        token."""
+        than what is left only in a step of its own, and not in a step that gives a sequence
+        its first token (``starting``)."""
         budget, plan = self._chunk, list[tuple[_Seq, list[int]]]()
-        starting = any(s.produced == 0 for s in self._decoders())
         for seq in sorted(self._prefilling, key=lambda s: len(s.feed)):
             need = len(seq.feed) - 1
             if need > budget and (plan or starting):

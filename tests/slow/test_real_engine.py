@@ -64,7 +64,7 @@ def test_a_short_request_is_not_held_behind_a_2000_token_prefill(
     chunk = alone_long * 512 / 2000  # one prefill chunk of the long prompt
     print(json.dumps({"short_alone": alone_short, "long_alone": alone_long,
                       "short_during": during[0]}))
-    assert during[0] < alone_short + 2.5 * chunk
+    assert during[0] < alone_short + 1.5 * chunk  # about one chunk: the one in progress
     assert during[0] < alone_long * 0.8
 
 
