@@ -8,6 +8,9 @@ thread blocks is never dropped for its disposition: it waits until ``sigwait`` t
 One narrow window is left: ``system()`` setting SIG_IGN discards a signal that is already
 queued, so a signal can still be lost if a kernel compile starts in the instant between its
 arrival and the watcher taking it (only while MLX compiles kernels it has not cached yet).
+Threads that a library started before the mask was set (numpy's or a BLAS's pool, at import)
+do not block the signals; one delivered to such a thread reaches the same handler through an
+ordinary Python handler, instead of ending the process by the default disposition.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import signal
 import threading
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 __all__ = ["SIGNALS", "SignalWatch"]
 
@@ -36,14 +40,17 @@ class SignalWatch:
         self.active = hasattr(signal, "pthread_sigmask") and hasattr(signal, "sigwait")
         self.received: list[int] = []
         self._handler: Handler | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # the Python handler may run while the main thread holds it
         self._done = False
         self._previous: set[int | signal.Signals] = set()
+        self._dispositions: dict[int, Any] = {}
         self._thread = threading.Thread(target=self._watch, name="mlxk-signals", daemon=True)
 
     def __enter__(self) -> SignalWatch:
         if self.active:
             self._previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+            for sig in SIGNALS:
+                self._dispositions[sig] = signal.signal(sig, self._delivered)
             self._thread.start()
         return self
 
@@ -60,6 +67,8 @@ class SignalWatch:
         while SIGNALS & signal.sigpending():  # a late signal must not fire once unblocked
             signal.sigwait(SIGNALS)
         signal.pthread_sigmask(signal.SIG_SETMASK, self._previous)
+        for sig, disposition in self._dispositions.items():
+            signal.signal(sig, disposition)
 
     def connect(self, handler: Handler) -> None:
         """Call ``handler(signum)`` on the watching thread for every signal, earlier ones first."""
@@ -75,7 +84,19 @@ class SignalWatch:
             with self._lock:
                 if self._done:
                     return
-                self.received.append(sig)
-                handler = self._handler
-            if handler is not None:
-                handler(sig)
+            self._dispatch(sig)
+
+    def _delivered(self, sig: int, _frame: object) -> None:
+        """A signal that reached a thread not blocking it (on the main thread, as Python runs
+        signal handlers)."""
+        with self._lock:
+            if self._done:
+                return
+        self._dispatch(sig)
+
+    def _dispatch(self, sig: int) -> None:
+        with self._lock:
+            self.received.append(sig)
+            handler = self._handler
+        if handler is not None:
+            handler(sig)
