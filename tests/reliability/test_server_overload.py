@@ -1,7 +1,8 @@
 """Server overload: more clients than the queue allows are refused at once, the rest served.
 
 A paced scripted backend keeps the engine busy; clients beyond the batch and the queue get 429
-with Retry-After in well under a second, while every admitted request gets its full answer.
+with Retry-After before one answer could have been generated, while every admitted request gets
+its full answer.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from tests.server.conftest import paced
 
 PIECES = [f"w{i} " for i in range(12)]
 ANSWER = "".join(PIECES)
-REFUSAL_S = 0.5  # a refused client hears so within this
+PACE = 0.1  # seconds per piece
+REFUSAL_S = PACE * len(PIECES)  # a refused client hears so before one answer could be made
 
 
 def _one(url: str, stream: bool, go: threading.Barrier,
@@ -52,7 +54,7 @@ def _one(url: str, stream: bool, go: threading.Barrier,
 
 def overload(cache: Path, figures: Figures, clients: int, rounds: int) -> None:
     """``rounds`` waves of ``clients`` at once against a batch of 2 and a queue of 2."""
-    factory = lambda model: paced(0.03, script=PIECES)  # noqa: E731
+    factory = lambda model: paced(PACE, script=PIECES)  # noqa: E731
     with serve_fakes(cache, factory, max_batch=2, max_queue=2) as url:
         for _ in range(rounds):
             out: list[tuple[int, float, str, str | None, httpx.Response]] = []
