@@ -56,7 +56,7 @@ def test_ctrl_c_exits_130_leaves_no_healthy_half_model_and_pull_resumes(
 ) -> None:
     files = samples.mlx_model()
     hub.add_repo("org/tiny", files)
-    hub.fault("org/tiny", "model.safetensors", Fault(stall_s=1.5))
+    hub.fault("org/tiny", "model.safetensors", Fault(stall_s=6.0))  # ample time, even loaded
     env = {**os.environ, "NO_COLOR": "1", "HF_ENDPOINT": hub.url}
     proc = subprocess.Popen(
         _mlxk("pull", "org/tiny"),
