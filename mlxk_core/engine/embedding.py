@@ -19,7 +19,7 @@ from mlxk_core.backends.embed_base import EmbeddingBackend, EmbeddingInfo
 from mlxk_core.cache.records import ResolvedModel
 from mlxk_core.embeddings.plan import Checked
 from mlxk_core.embeddings.types import EmbeddingResult, EmbedOptions
-from mlxk_core.engine.handle import model_key
+from mlxk_core.engine.handle import Submitted, model_key
 from mlxk_core.engine.loaded import weights_size
 from mlxk_core.errors import MlxkError, ModelLoadError
 
@@ -92,7 +92,7 @@ def load_embedder(model: ResolvedModel, backend: EmbeddingBackend) -> LoadedEmbe
     return LoadedEmbedder(model, backend, info, weights_size(model))
 
 
-class EmbedHandle:
+class EmbedHandle(Submitted):
     """One embedding request in the engine: :meth:`result` waits for it; ``cancel()`` drops
     it from any thread (a waiting :meth:`result` then raises)."""
 
@@ -102,27 +102,12 @@ class EmbedHandle:
         listener: Callable[[EmbedEvent], None] | None = None,
         wake: Callable[[], None] = lambda: None,
     ) -> None:
+        super().__init__(model, cancel=cancel, wake=wake)
         self.id = next(_ids)
-        self.model = model
-        self.key = model_key(model)
         self.inputs = inputs
         self.options = options
-        self.submitted = time.monotonic()
-        self._cancel = cancel or threading.Event()
-        self._wake = wake
         self._queue: queue.SimpleQueue[EmbedEvent] = queue.SimpleQueue()
         self._listener = listener or self._queue.put
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether ``cancel()`` was called (or the caller's cancel event is set)."""
-        return self._cancel.is_set()
-
-    def cancel(self) -> None:
-        """Drop this request; harmless once it has ended."""
-        if not self._cancel.is_set():
-            self._cancel.set()
-            self._wake()
 
     def deliver(self, event: EmbedEvent) -> None:
         """Hand the outcome to the reader (called by the engine thread, once)."""

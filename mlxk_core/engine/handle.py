@@ -22,7 +22,7 @@ from mlxk_core.generation.events import Chunk, Completion
 from mlxk_core.generation.request import GenerationRequest
 from mlxk_core.generation.sequence import collect
 
-__all__ = ["EngineEvent", "RequestHandle", "Started", "model_key"]
+__all__ = ["EngineEvent", "RequestHandle", "Started", "Submitted", "model_key"]
 
 _ids = itertools.count(1)
 
@@ -44,7 +44,31 @@ def model_key(model: ResolvedModel) -> str:
     return str(model.path)
 
 
-class RequestHandle:
+class Submitted:
+    """What every request in the engine has: its model, when it came, and a cancel flag that
+    wakes the engine when set."""
+
+    def __init__(self, model: ResolvedModel, *, cancel: threading.Event | None,
+                 wake: Callable[[], None]) -> None:
+        self.model = model
+        self.key = model_key(model)
+        self.submitted = time.monotonic()
+        self._cancel = cancel or threading.Event()
+        self._wake = wake
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether ``cancel()`` was called (or the caller's cancel event is set)."""
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        """Cancel this request; harmless once it has ended."""
+        if not self._cancel.is_set():
+            self._cancel.set()
+            self._wake()
+
+
+class RequestHandle(Submitted):
     """One request in the engine: iterate :meth:`chunks`, or :meth:`completion`; ``cancel()``
     stops it from any thread (a running one ends with finish reason ``cancelled``)."""
 
@@ -53,28 +77,13 @@ class RequestHandle:
         cancel: threading.Event | None = None, listener: Listener | None = None,
         wake: Callable[[], None] = lambda: None,
     ) -> None:
+        super().__init__(model, cancel=cancel, wake=wake)
         self.id = next(_ids)
-        self.model = model
         self.request = request
-        self.key = model_key(model)
-        self.submitted = time.monotonic()
         self.reasoning = False
-        self._cancel = cancel or threading.Event()
-        self._wake = wake
         self._queue: queue.SimpleQueue[EngineEvent] = queue.SimpleQueue()
         self._listener = listener or self._queue.put
         self._ended = False
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether ``cancel()`` was called (or the caller's cancel event is set)."""
-        return self._cancel.is_set()
-
-    def cancel(self) -> None:
-        """Stop this request; harmless once it has ended."""
-        if not self._cancel.is_set():
-            self._cancel.set()
-            self._wake()
 
     def deliver(self, event: EngineEvent) -> None:
         """Hand an event to the reader (called by the engine thread)."""
