@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from rich.markup import escape
 
 from mlxk_cli.output import emit_json, err_console
 from mlxk_core import MlxkError
@@ -51,8 +52,8 @@ def cli_errors(command: str, *, json_mode: bool) -> Iterator[None]:
         if json_mode:
             emit_json(command, None, error_payload(exc))
         else:
-            line = f"[bold red]Error:[/] {exc.message}"
+            line = f"[bold red]Error:[/] {escape(exc.message)}"  # text, not markup
             if exc.hint:
-                line += f"\n[dim]Hint: {exc.hint}[/]"
+                line += f"\n[dim]Hint: {escape(exc.hint)}[/]"
             err_console.print(line)
         raise typer.Exit(EXIT_ERROR) from None

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import typer
 
+from mlxk_cli.errors import cli_errors
+from mlxk_core import MlxkError
+
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
 def serve(ctx: typer.Context) -> None:
     """Serve cached MLX models over an OpenAI-compatible HTTP API (flags: mlxk serve --help)."""
-    from mlxk_server.main import main
-
+    try:
+        from mlxk_server.main import main
+    except ModuleNotFoundError as exc:  # the CLI installed without the server's extra
+        missing = (exc.name or "?").split(".")[0]
+        with cli_errors("serve", json_mode=False):
+            raise MlxkError(f"mlxk serve needs the server's packages ({missing} is missing)",
+                            hint="pip install 'mlxk[server]'") from None
     main(ctx.args, prog="mlxk serve")
 
 
